@@ -1,0 +1,1 @@
+"""Built-in backends: ``numpy`` (default) and ``cupy`` (NVIDIA GPUs)."""

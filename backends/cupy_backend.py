@@ -1,0 +1,46 @@
+"""The CuPy backend: arrays in NVIDIA GPU memory.
+
+CuPy is imported when the backend is chosen, never by ``import framework``.
+"""
+
+from framework.backend import Backend
+from framework.errors import BackendError
+from framework.hookspecs import hookimpl
+
+INSTALL_HINT = "install CuPy for your CUDA version, e.g. pip install 'dlfs-framework[cuda12]' (cupy-cuda12x)"
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self):
+        try:
+            import cupy
+        except ImportError as exc:
+            raise BackendError(f"backend 'cupy' needs CuPy, which is not installed ({exc}); {INSTALL_HINT}") from None
+        try:
+            devices = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # no driver, no device
+            raise BackendError(f"backend 'cupy' found no usable CUDA device: {exc}") from None
+        if devices < 1:
+            raise BackendError("backend 'cupy' found no CUDA device")
+        self.xp = cupy
+
+    def asarray(self, x, dtype=None):
+        return self.xp.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x):
+        return self.xp.asnumpy(x)
+
+    def scatter_add(self, a, indices, values):
+        import cupyx
+
+        cupyx.scatter_add(a, indices, values)
+
+    def synchronize(self):
+        self.xp.cuda.get_current_stream().synchronize()
+
+
+@hookimpl
+def register_backends(register):
+    register(CupyBackend, name="cupy")

@@ -1,0 +1,81 @@
+"""Array backends: the one place where NumPy and CuPy differ.
+
+Layers never import NumPy for their math. They ask for the current backend and
+use its array module ``xp``, which has NumPy's API on every backend. What does
+*not* have the same API on NumPy and CuPy (moving data to and from the host,
+scatter-add, synchronisation) is a method of the backend object.
+"""
+
+import os
+
+from framework import registry
+from framework.errors import InvalidArgumentError
+
+
+class Backend:
+    """Base class of backends. Subclasses set `name` and `xp` and override what differs.
+
+    Attributes:
+        name: the registered name (``"numpy"``, ``"cupy"``).
+        xp: the array module, with NumPy's API.
+    """
+
+    name = None
+    xp = None
+
+    def asarray(self, x, dtype=None):
+        """Host (NumPy) data -> a backend array."""
+        return self.xp.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x):
+        """A backend array -> a NumPy array on the host."""
+        raise NotImplementedError
+
+    def scatter_add(self, a, indices, values):
+        """``a[indices] += values`` with repeated indices accumulated, in place."""
+        raise NotImplementedError
+
+    def synchronize(self):
+        """Wait until queued device work is done (for timing); a no-op on the CPU."""
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+_current = None
+_instances = {}
+
+
+def _create(name):
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"backend name must be a string, got {name!r}")
+    if name not in _instances:
+        entry = registry.get("backends", name, what="backend")
+        backend = entry.obj()
+        backend.name = entry.name
+        _instances[name] = backend
+    return _instances[name]
+
+
+def get_backend():
+    """The current backend (its `name` and `xp`).
+
+    Chosen by `set_backend`, else by the environment variable
+    ``FRAMEWORK_BACKEND``, else NumPy.
+    """
+    global _current
+    if _current is None:
+        _current = _create(os.environ.get("FRAMEWORK_BACKEND") or "numpy")
+    return _current
+
+
+def set_backend(name):
+    """Make `name` (``"numpy"``, ``"cupy"`` or a plugin's backend) the current backend.
+
+    Create models after choosing the backend: weights live where they were
+    created. An unknown name raises `UnknownNameError` listing the installed
+    backends, and the current backend stays as it was.
+    """
+    global _current
+    _current = name if isinstance(name, Backend) else _create(name)
+    return _current

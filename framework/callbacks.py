@@ -1,0 +1,5 @@
+"""Callbacks for `fit`: ``fw.callbacks.EarlyStopping(monitor="val_loss", patience=3)``."""
+
+from framework.training.callbacks import Callback, EarlyStopping, History
+
+__all__ = ["Callback", "History", "EarlyStopping"]

@@ -1,0 +1,37 @@
+"""The framework's own exception types.
+
+Every error a user can trigger derives from `FrameworkError`, so one
+`except fw.FrameworkError` catches them all; each also derives from the
+built-in exception a Python user would expect (`ValueError`, `RuntimeError`),
+so existing `except ValueError` code keeps working.
+"""
+
+
+class FrameworkError(Exception):
+    """Base class of every error raised by the framework."""
+
+
+class InvalidArgumentError(FrameworkError, ValueError, TypeError):
+    """An argument has the wrong value, type, shape or dtype.
+
+    The message names the argument, what was expected and what was given.
+    """
+
+
+class UnknownNameError(InvalidArgumentError):
+    """A name (optimizer, loss, metric, backend, dataset, layer) is not registered.
+
+    The message lists the names that are known.
+    """
+
+
+class NotCompiledError(FrameworkError, RuntimeError):
+    """`fit`/`evaluate`/`train_on_batch` was called before `compile`."""
+
+
+class BackendError(FrameworkError, RuntimeError):
+    """A backend cannot be used here (library missing, no device, ...)."""
+
+
+class PluginError(FrameworkError, RuntimeError):
+    """The plugin registry is inconsistent (e.g. two plugins claim one name)."""

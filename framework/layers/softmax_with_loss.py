@@ -1,0 +1,74 @@
+"""Softmax followed by the cross-entropy loss, as one layer."""
+
+from framework.errors import InvalidArgumentError
+from framework.layers.base import LossLayer
+from framework.training import targets
+
+_LABEL_FORMATS = ("auto", "index", "one_hot")
+
+
+class SoftmaxWithLoss(LossLayer):
+    """``loss = -mean over the batch of log softmax(x)[true class]``.
+
+    Shapes: ``x`` (N, C) raw scores; ``t`` (N,) class indices or (N, C)
+    one-hot (or soft) labels; the loss is a scalar.
+
+    Backward: together, softmax and cross-entropy have the simplest of
+    derivatives, ``dx = (y - t) / N`` with ``y = softmax(x)``; that is why they
+    are one layer. The division by N (the batch mean) happens here and
+    nowhere else.
+
+    Args:
+        labels: ``"auto"`` (indices if ``t`` is 1-d, else one-hot),
+            ``"index"`` or ``"one_hot"``.
+    """
+
+    def __init__(self, labels="auto", name=None):
+        super().__init__(name=name)
+        if labels not in _LABEL_FORMATS:
+            raise InvalidArgumentError(f"SoftmaxWithLoss: labels must be one of {_LABEL_FORMATS}, got {labels!r}")
+        self.labels = labels
+        self.y = None  # softmax output
+        self.t = None
+        self.loss = None
+
+    def forward(self, x, t):
+        xp = self.xp
+        n = x.shape[0]
+        # Shifting by the row max keeps exp() from overflowing; the loss uses
+        # log(sum(exp)) directly, so there is one exp and no log(0).
+        shifted = x - x.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        self.y = exp / sum_exp
+        self.t = t
+        log_sum_exp = xp.log(sum_exp)
+        if t.ndim == x.ndim:  # one-hot: -sum t * log y
+            self.loss = -(t * (shifted - log_sum_exp)).sum() / n
+        else:  # class indices: pick log y of the true class
+            self.loss = (log_sum_exp.sum() - shifted[xp.arange(n), t].sum()) / n
+        return self.loss
+
+    def backward(self, dout=1.0):
+        n = self.y.shape[0]
+        if self.t.ndim == self.y.ndim:
+            dx = self.y - self.t
+        else:
+            dx = self.y.copy()
+            dx[self.xp.arange(n), self.t] -= 1
+        dx *= dout / n
+        return dx
+
+    def predict(self, x):
+        """Class probabilities, softmax(x), shape (N, C)."""
+        exp = self.xp.exp(x - x.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def prepare_targets(self, t, output_shape, argument="y"):
+        return targets.class_labels(t, n_classes=output_shape[-1], labels=self.labels, argument=argument)
+
+    def get_config(self):
+        return {"name": self.name, "labels": self.labels}

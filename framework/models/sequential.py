@@ -1,0 +1,442 @@
+"""`Sequential`: a stack of layers with Keras's training interface.
+
+Training is the book's loop, nothing hidden: forward through the layers, the
+loss layer's forward and backward, each layer's backward in reverse order
+(each reusing what its forward cached), then one optimizer update.
+"""
+
+import numbers
+
+import numpy as np  # host-side data only: shuffling, batching, results
+
+from framework import metrics as metrics_module
+from framework import optimizers, random, registry
+from framework.backend import get_backend
+from framework.errors import InvalidArgumentError, NotCompiledError
+from framework.layers.base import Layer, LossLayer
+from framework.training import checks
+from framework.training.callbacks import Callback, CallbackList, History
+from framework.training.progress import ProgressBar
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    The loss is either the last layer (e.g. `SoftmaxWithLoss`, as in the
+    book) or named in `compile` (``loss="sparse_categorical_crossentropy"``),
+    which appends that loss layer. `predict` returns what the loss layer
+    returns at inference: class probabilities for cross-entropy.
+    """
+
+    def __init__(self, layers=None, name="sequential"):
+        self.name = name
+        self._layers = []
+        self.input_shape = None  # (None, features...) once built
+        self.optimizer = None
+        self.loss = None  # the name or layer given to compile
+        self.metrics = []  # metric names, as given to compile
+        self._compiled_loss_layer = None
+        self.stop_training = False
+        self.history = None
+        self.shuffle_seed = None  # drawn at the first fit; orders every epoch's data
+        if layers is not None:
+            if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
+                raise InvalidArgumentError(f"Sequential: layers must be a list of layers, got {type(layers).__name__}")
+            for layer in layers:
+                self.add(layer)
+
+    # -- structure ------------------------------------------------------------
+    @property
+    def layers(self):
+        """The layers, in order (a copy of the list)."""
+        return list(self._layers)
+
+    @property
+    def built(self):
+        return self.input_shape is not None
+
+    def add(self, layer):
+        """Append a layer; an automatic name is numbered within this model (``affine_1``)."""
+        if not isinstance(layer, Layer):
+            raise InvalidArgumentError(f"Sequential.add: expected a Layer, got {type(layer).__name__}: {layer!r}")
+        if layer.n_inputs != 1:
+            raise InvalidArgumentError(
+                f"Sequential.add: {type(layer).__name__} takes {layer.n_inputs} inputs; a Sequential layer takes one"
+            )
+        if any(existing is layer for existing in self._layers):
+            raise InvalidArgumentError(f"Sequential.add: layer {layer.name!r} is already in this model")
+        if self._layers and isinstance(self._layers[-1], LossLayer):
+            raise InvalidArgumentError(
+                f"Sequential.add: the loss layer {self._layers[-1].name!r} must stay last; cannot add {layer.name!r} after it"
+            )
+        names = {existing.name for existing in self._layers}
+        name = layer.name
+        if layer.auto_named:
+            base, count = layer.base_name, 0
+            name = base
+            while name in names:
+                count += 1
+                name = f"{base}_{count}"
+        elif name in names:
+            raise InvalidArgumentError(f"Sequential.add: a layer named {name!r} is already in this model")
+        if self.built:
+            layer_input = self._output_shapes(self.input_shape)[-1]
+            layer.compute_output_shape(layer_input)  # raises before anything changes
+            if not layer.built:
+                layer.build(layer_input)
+        layer.name = name
+        layer.needs_input_grad = bool(self._layers)  # nobody reads the first layer's dx
+        self._layers.append(layer)
+
+    @property
+    def _body(self):
+        """The layers before the loss layer."""
+        if self._layers and isinstance(self._layers[-1], LossLayer):
+            return self._layers[:-1]
+        return self._layers
+
+    @property
+    def _loss_layer(self):
+        if self._layers and isinstance(self._layers[-1], LossLayer):
+            return self._layers[-1]
+        return self._compiled_loss_layer
+
+    def _output_shapes(self, input_shape):
+        """Each layer's output shape for `input_shape`, computed without data (checks the chain)."""
+        shapes, shape = [], tuple(input_shape)
+        for layer in self._layers:
+            shape = tuple(layer.compute_output_shape(shape))
+            shapes.append(shape)
+        return shapes
+
+    def compute_output_shape(self, input_shape):
+        """The model's output shape for `input_shape` (the last non-loss layer's)."""
+        shapes = self._output_shapes(input_shape)[: len(self._body)]
+        return shapes[-1] if shapes else tuple(input_shape)
+
+    def build(self, input_shape):
+        """Create every layer's weights for inputs of `input_shape`, batch axis first: ``(None, 64)``."""
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2 or not all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0) for d in input_shape[1:]
+        ):
+            raise InvalidArgumentError(
+                f"build: input_shape must be (batch, features, ...) with positive feature sizes, got {input_shape!r}"
+            )
+        if not self._layers:
+            raise InvalidArgumentError("build: the model has no layers; add some first")
+        shape = (None, *(int(d) for d in input_shape[1:]))
+        if self.built:
+            if shape[1:] != self.input_shape[1:]:
+                raise InvalidArgumentError(f"build: the model is built for inputs {self.input_shape}, got {shape}")
+            return
+        # First check the whole chain of shapes, so that a mismatch anywhere
+        # raises before any layer has created weights.
+        layer_input = shape
+        for layer in self._layers:
+            if layer.built and tuple(layer.input_shape[1:]) != layer_input[1:]:
+                raise InvalidArgumentError(
+                    f"build: layer {layer.name!r} was built for inputs {layer.input_shape}, but receives {layer_input}"
+                )
+            layer_input = layer.compute_output_shape(layer_input)
+        layer_input = shape
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(layer_input)
+            layer_input = layer.compute_output_shape(layer_input)
+        self.input_shape = shape
+
+    def count_params(self):
+        return sum(layer.count_params() for layer in self._layers)
+
+    # -- configuration ------------------------------------------------------
+    def compile(self, optimizer="sgd", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics.
+
+        Args:
+            optimizer: an `Optimizer` or a registered name (``"sgd"``, ``"adam"``).
+            loss: None when the model ends with a loss layer; else a loss name
+                (``"categorical_crossentropy"`` for one-hot labels,
+                ``"sparse_categorical_crossentropy"`` for class indices) or a
+                `LossLayer`.
+            metrics: names, e.g. ``["accuracy"]``.
+
+        Unknown names raise `UnknownNameError` here, listing the known ones.
+        """
+        optimizer = optimizers.get(optimizer)
+        ends_with_loss = bool(self._layers) and isinstance(self._layers[-1], LossLayer)
+        loss_layer = None
+        if loss is None:
+            if not ends_with_loss:
+                raise InvalidArgumentError(
+                    "compile: no loss; give loss='sparse_categorical_crossentropy' (or another name: "
+                    f"{', '.join(registry.names('losses'))}) or end the model with a loss layer such as SoftmaxWithLoss"
+                )
+        elif ends_with_loss:
+            raise InvalidArgumentError(
+                f"compile: the model already ends with the loss layer {self._layers[-1].name!r}; got loss={loss!r} too"
+            )
+        elif isinstance(loss, LossLayer):
+            loss_layer = loss
+        elif isinstance(loss, str):
+            loss_layer = registry.get("losses", loss, what="loss").obj()
+        else:
+            raise InvalidArgumentError(f"compile: loss must be a loss name or a LossLayer, got {loss!r}")
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            raise InvalidArgumentError(f"compile: metrics must be a list of names such as ['accuracy'], got {metrics!r}")
+        for name in metrics:
+            metrics_module.get(name)
+        self.optimizer = optimizer
+        self.loss = loss
+        self._compiled_loss_layer = loss_layer
+        self.metrics = list(metrics)
+
+    @property
+    def compiled(self):
+        return self.optimizer is not None
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise NotCompiledError(f"{method}: the model is not compiled; call model.compile(optimizer=..., ...) first")
+
+    # -- the computation ----------------------------------------------------
+    def _forward(self, x, training=False):
+        for layer in self._body:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _backward(self, dout):
+        for layer in reversed(self._body):
+            dout = layer.backward(dout)
+        return dout
+
+    def _collect(self, attribute):
+        """All layers' params (or grads) in one dict keyed "layer/param"."""
+        return {
+            f"{layer.name}/{key}": value for layer in self._body for key, value in getattr(layer, attribute).items()
+        }
+
+    def _train_step(self, x, t):
+        loss_layer = self._loss_layer
+        scores = self._forward(x, training=True)
+        loss = loss_layer.forward(scores, t)
+        self._backward(loss_layer.backward(1.0))
+        self.optimizer.update(self._collect("params"), self._collect("grads"))
+        return loss, scores
+
+    # -- data ---------------------------------------------------------------
+    def _prepare(self, x, y, x_name="x", y_name="y"):
+        """Checked host arrays: x as floatx (n, ...), y as the loss layer takes it."""
+        if not self._layers:
+            raise InvalidArgumentError("the model has no layers; add some first")
+        x = checks.features(x, x_name, feature_shape=self.input_shape[1:] if self.built else None)
+        output_shape = self.compute_output_shape((None, *x.shape[1:]))
+        y = self._loss_layer.prepare_targets(y, output_shape, argument=y_name)
+        checks.same_length(x, y, x_name, y_name)
+        return x, y
+
+    def _batches(self, n, batch_size, order=None):
+        """Index objects of consecutive batches: slices, or slices of `order`."""
+        for start in range(0, n, batch_size):
+            yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+
+    def _epoch_order(self, epoch, n):
+        # Derived from (seed, epoch) alone, so an epoch's order does not depend
+        # on what ran before it: training can stop and resume exactly.
+        return np.random.default_rng([self.shuffle_seed, epoch]).permutation(n)
+
+    # -- training -----------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0):
+        """Train for `epochs` epochs; each visits every sample exactly once.
+
+        Returns a `History` whose ``history`` holds each epoch's ``loss``, the
+        metrics, and ``val_loss``/``val_*`` when there is validation data
+        (`validation_data=(x_val, y_val)`, or the last `validation_split` of
+        the data, taken before shuffling, as in Keras).
+        """
+        self._require_compiled("fit")
+        batch_size = checks.positive_int(batch_size, "batch_size")
+        epochs = checks.non_negative_int(epochs, "epochs")
+        initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
+        verbose = checks.one_of(verbose, (0, 1, 2), "verbose")
+        validation_split = checks.fraction(validation_split, "validation_split")
+        callbacks = _check_callbacks(callbacks)
+        x, y = self._prepare(x, y)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise InvalidArgumentError(
+                    f"validation_data must be a tuple (x_val, y_val), got {type(validation_data).__name__}"
+                )
+            val = self._prepare(*validation_data, "validation_data[0]", "validation_data[1]")
+        elif validation_split > 0:
+            split = int(len(x) * (1.0 - validation_split))
+            if split == 0 or split == len(x):
+                raise InvalidArgumentError(
+                    f"validation_split={validation_split} of {len(x)} samples leaves "
+                    f"{split} for training and {len(x) - split} for validation; both need at least one"
+                )
+            x, y, val = x[:split], y[:split], (x[split:], y[split:])
+        else:
+            val = None
+        self.build((None, *x.shape[1:]))
+        if self.shuffle_seed is None:
+            self.shuffle_seed = random.new_seed()
+
+        backend = get_backend()
+        n = len(x)
+        steps = -(-n // batch_size)
+        self.history = History()
+        extra = [ProgressBar(verbose)] if verbose else []
+        hooks = CallbackList(extra + callbacks + [self.history], self, {"epochs": epochs, "steps": steps, "verbose": verbose})
+        metric_fns = [(name, metrics_module.get(name)) for name in self.metrics]
+        self.stop_training = False
+        hooks.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            hooks.on_epoch_begin(epoch)
+            order = self._epoch_order(epoch, n) if shuffle else None
+            sums = dict.fromkeys(["loss"] + self.metrics, 0.0)
+            seen = 0
+            for step, index in enumerate(self._batches(n, batch_size, order)):
+                hooks.on_train_batch_begin(step)
+                t = backend.asarray(y[index])
+                loss, scores = self._train_step(backend.asarray(x[index]), t)
+                size = len(t)
+                seen += size
+                sums["loss"] += float(loss) * size
+                for name, fn in metric_fns:
+                    sums[name] += fn(scores, t) * size
+                hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
+                if self.stop_training:
+                    break
+            logs = {key: total / seen for key, total in sums.items()}
+            if val is not None:
+                val_logs = self._evaluate_arrays(*val, batch_size)
+                logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            hooks.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        hooks.on_train_end()
+        return self.history
+
+    def train_on_batch(self, x, y):
+        """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
+        self._require_compiled("train_on_batch")
+        x, y = self._prepare(x, y)
+        self.build((None, *x.shape[1:]))
+        backend = get_backend()
+        t = backend.asarray(y)
+        loss, scores = self._train_step(backend.asarray(x), t)
+        results = [float(loss)] + [metrics_module.get(name)(scores, t) for name in self.metrics]
+        return results[0] if len(results) == 1 else results
+
+    # -- inference ----------------------------------------------------------
+    def _evaluate_arrays(self, x, y, batch_size):
+        backend = get_backend()
+        loss_layer = self._loss_layer
+        metric_fns = [(name, metrics_module.get(name)) for name in self.metrics]
+        sums = dict.fromkeys(["loss"] + self.metrics, 0.0)
+        for index in self._batches(len(x), batch_size):
+            t = backend.asarray(y[index])
+            scores = self._forward(backend.asarray(x[index]), training=False)
+            sums["loss"] += float(loss_layer.forward(scores, t)) * len(t)
+            for name, fn in metric_fns:
+                sums[name] += fn(scores, t) * len(t)
+        return {key: total / len(x) for key, total in sums.items()}
+
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
+        """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`."""
+        self._require_compiled("evaluate")
+        batch_size = checks.positive_int(batch_size, "batch_size")
+        checks.one_of(verbose, (0, 1, 2), "verbose")
+        x, y = self._prepare(x, y)
+        self.build((None, *x.shape[1:]))
+        logs = self._evaluate_arrays(x, y, batch_size)
+        if verbose:
+            from framework.training.progress import format_logs
+
+            print(format_logs(logs))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """Model outputs for `x` as a NumPy array: class probabilities for cross-entropy models.
+
+        An empty `x` of shape (0, features) gives shape (0, outputs).
+        """
+        batch_size = checks.positive_int(batch_size, "batch_size")
+        if not self._layers:
+            raise InvalidArgumentError("predict: the model has no layers; add some first")
+        x = checks.features(x, "x", feature_shape=self.input_shape[1:] if self.built else None, allow_empty=True)
+        self.build((None, *x.shape[1:]))
+        backend = get_backend()
+        loss_layer = self._loss_layer
+        output_shape = self.compute_output_shape((len(x), *x.shape[1:]))
+        out = np.empty(output_shape, dtype=x.dtype)
+        for index in self._batches(len(x), batch_size):
+            y = self._forward(backend.asarray(x[index]), training=False)
+            if loss_layer is not None:
+                y = loss_layer.predict(y)
+            out[index] = backend.to_numpy(y)
+        return out
+
+    # -- weights ------------------------------------------------------------
+    def get_weights(self):
+        """Copies of all parameters as NumPy arrays, layer by layer (``W`` then ``b``)."""
+        backend = get_backend()
+        return [np.array(backend.to_numpy(p)) for layer in self._layers for p in layer.params.values()]
+
+    def set_weights(self, weights):
+        """Set all parameters from a list shaped like `get_weights()`; checked whole before any change."""
+        params = [(layer.name, key, p) for layer in self._layers for key, p in layer.params.items()]
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(params):
+            count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+            raise InvalidArgumentError(f"set_weights: expected a list of {len(params)} arrays, got {count}")
+        arrays = []
+        for (layer, key, p), w in zip(params, weights):
+            w = np.asarray(w)
+            if w.shape != tuple(p.shape):
+                raise InvalidArgumentError(f"set_weights: {layer}/{key} has shape {tuple(p.shape)}, got {w.shape}")
+            if w.dtype.kind not in "biuf":
+                raise InvalidArgumentError(f"set_weights: {layer}/{key} must hold numbers, got dtype {w.dtype}")
+            arrays.append(w)
+        backend = get_backend()
+        for (_, _, p), w in zip(params, arrays):
+            p[...] = backend.asarray(w, dtype=p.dtype)  # in place: the optimizer holds no stale copies
+
+    # -- display ------------------------------------------------------------
+    def summary(self, print_fn=print):
+        """Print each layer's name, type, output shape and parameter count, and the totals."""
+        shapes = self._output_shapes(self.input_shape) if self.built else [None] * len(self._layers)
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer, shape in zip(self._layers, shapes):
+            shown = "?" if shape is None else ("()" if isinstance(layer, LossLayer) else str(shape))
+            rows.append((f"{layer.name} ({type(layer).__name__})", shown, f"{layer.count_params():,}"))
+        widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
+        rule = "-" * sum(widths)
+        lines = [f'Model: "{self.name}"', rule]
+        for i, row in enumerate(rows):
+            lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            if i == 0:
+                lines.append(rule)
+        lines += [rule, f"Total params: {self.count_params():,}"]
+        if not self.built:
+            lines.append("(not built yet: call build(input_shape) or fit to create the weights)")
+        print_fn("\n".join(lines))
+
+    def __repr__(self):
+        return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self._layers]})"
+
+
+def _check_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise InvalidArgumentError(f"callbacks must be a list of Callback objects, got {type(callbacks).__name__}")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise InvalidArgumentError(f"callbacks must hold Callback objects, got {type(callback).__name__}")
+    return list(callbacks)

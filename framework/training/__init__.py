@@ -1,0 +1,1 @@
+"""The training loop's parts: input checks, callbacks, progress display, metrics."""

@@ -1,0 +1,145 @@
+"""Callbacks: code that runs at fixed points of `fit` (Keras's hooks and names).
+
+``logs`` is a dict of the current values: at batch end the running means of
+the epoch so far (``loss``, ``accuracy``), at epoch end the epoch's means and
+the validation results (``val_loss``, ``val_accuracy``).
+"""
+
+import math
+import warnings
+
+from framework.errors import InvalidArgumentError
+
+
+class Callback:
+    """Base class: override any of the hooks. ``self.model`` is the model being trained."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        """``params``: ``epochs``, ``steps`` (batches per epoch), ``verbose``."""
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+
+    def on_train_end(self, logs=None): ...
+
+    def on_epoch_begin(self, epoch, logs=None): ...
+
+    def on_epoch_end(self, epoch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None): ...
+
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Calls each hook on every callback, in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args, **kwargs):
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args, **kwargs)
+
+        return call
+
+
+class History(Callback):
+    """Records each epoch's logs: ``history.history["loss"]`` is the list of epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []  # like Keras, a new fit starts a new record
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+class EarlyStopping(Callback):
+    """Stop training when `monitor` has stopped improving.
+
+    Args:
+        monitor: a key of the epoch logs, e.g. ``"val_loss"``.
+        min_delta: smaller changes do not count as improvement.
+        patience: epochs without improvement before stopping.
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for accuracies, else min).
+        baseline: stop if the monitored value does not beat this.
+        restore_best_weights: put back the weights of the best epoch when stopping.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise InvalidArgumentError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise InvalidArgumentError(f"EarlyStopping: patience must be a non-negative integer, got patience={patience!r}")
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+        self.mode = mode
+        self.stopped_epoch = 0
+
+    def _improved(self, value, reference):
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"EarlyStopping: monitor {self.monitor!r} is not in the logs ({', '.join(logs or {})})", RuntimeWarning
+            )
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._improved(value, self.best):
+            self.best = value
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping (best {self.monitor}={self.best:.4f} at epoch {self.best_epoch + 1})")

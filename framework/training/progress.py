@@ -1,0 +1,50 @@
+"""Progress display: a tqdm bar per epoch (verbose=1) or one line per epoch (verbose=2)."""
+
+import sys
+import time
+
+from framework.training.callbacks import Callback
+
+
+def format_logs(logs):
+    return " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+
+
+class ProgressBar(Callback):
+    def __init__(self, verbose):
+        super().__init__()
+        self.verbose = verbose
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+        if self.verbose == 1:
+            from tqdm.auto import tqdm  # imported when first shown: keeps `import framework` light
+
+            self.bar = tqdm(
+                total=self.params["steps"],
+                desc=f"Epoch {epoch + 1}/{self.params['epochs']}",
+                unit="batch",
+                file=sys.stdout,
+                dynamic_ncols=True,
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            # refresh=False: tqdm redraws at most every 0.1 s, not every batch
+            self.bar.set_postfix(logs, refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            self.bar.set_postfix(logs, refresh=False)
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 2:
+            seconds = time.perf_counter() - self.start
+            print(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.2f}s - {format_logs(logs)}", flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:  # training stopped mid-epoch
+            self.bar.close()
+            self.bar = None

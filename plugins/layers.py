@@ -1,0 +1,10 @@
+"""Registers the built-in layers by class name (configs and checkpoints use these names)."""
+
+from framework import layers
+from framework.hookspecs import hookimpl
+
+
+@hookimpl
+def register_layers(register):
+    for cls in (layers.Affine, layers.ReLU, layers.Sigmoid, layers.SoftmaxWithLoss, layers.AddLayer, layers.MulLayer):
+        register(cls)

@@ -1,0 +1,18 @@
+"""Registers the loss names of `compile(loss=...)`.
+
+A named loss is a factory of a loss layer: the model appends that layer to
+itself, so ``compile(loss="sparse_categorical_crossentropy")`` on a model
+ending in ``Affine(10)`` trains exactly like that model followed by
+``SoftmaxWithLoss()``.
+"""
+
+import functools
+
+from framework.hookspecs import hookimpl
+from framework.layers import SoftmaxWithLoss
+
+
+@hookimpl
+def register_losses(register):
+    register(functools.partial(SoftmaxWithLoss, labels="one_hot"), name="categorical_crossentropy")
+    register(functools.partial(SoftmaxWithLoss, labels="index"), name="sparse_categorical_crossentropy")

@@ -1,0 +1,77 @@
+"""Built-in optimizers: SGD (with momentum) and Adam."""
+
+import math
+
+from framework.backend import get_backend
+from framework.hookspecs import hookimpl
+from framework.optimizers.base import Optimizer
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: ``W <- W - learning_rate * dW``.
+
+    With ``momentum`` m > 0, a velocity accumulates past steps
+    (``v <- m v - lr dW``, ``W <- W + v``); ``nesterov`` looks one step ahead.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        super().__init__(learning_rate)
+        self.momentum = self._hyper(momentum, "momentum", low=0.0, high=1.0)
+        self.nesterov = bool(nesterov)
+
+    def update(self, params, grads):
+        lr, momentum = self.learning_rate, self.momentum
+        for key, param in params.items():
+            grad = grads[key]
+            if momentum == 0.0:
+                param -= lr * grad
+                continue
+            velocity = self.slot("velocity", key, param)
+            velocity *= momentum
+            velocity -= lr * grad
+            if self.nesterov:
+                param += momentum * velocity - lr * grad
+            else:
+                param += velocity
+        self.iterations += 1
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam: steps scaled by running estimates of the gradient's mean and variance.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``W <- W - lr_t m / (sqrt(v) + epsilon)`` with the bias correction
+    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` (Keras's form).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = self._hyper(beta_1, "beta_1", low=0.0, high=1.0)
+        self.beta_2 = self._hyper(beta_2, "beta_2", low=0.0, high=1.0)
+        self.epsilon = self._hyper(epsilon, "epsilon", low=0.0, low_inclusive=False)
+
+    def update(self, params, grads):
+        xp = get_backend().xp
+        t = self.iterations + 1
+        # Python floats: a NumPy scalar here would make float32 weights float64.
+        lr_t = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        for key, param in params.items():
+            grad = grads[key]
+            m = self.slot("m", key, param)
+            v = self.slot("v", key, param)
+            m += (1.0 - self.beta_1) * (grad - m)
+            v += (1.0 - self.beta_2) * (grad * grad - v)
+            param -= lr_t * m / (xp.sqrt(v) + self.epsilon)
+        self.iterations = t
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+@hookimpl
+def register_optimizers(register):
+    register(SGD)
+    register(Adam)
