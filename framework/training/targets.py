@@ -47,10 +47,10 @@ def _numeric(t, argument):
 def _indices(array, n_classes, argument):
     if array.dtype.kind == "f":
         if not np.isfinite(array).all() or (array != np.floor(array)).any():
-            bad = array[~np.isfinite(array) | (array != np.floor(array))][0]
+            bad = array[~np.isfinite(array) | (array != np.floor(array))][0].item()
             raise InvalidArgumentError(f"{argument} must be integral class indices, got the value {bad!r}")
     if array.size and (array.min() < 0 or array.max() >= n_classes):
-        bad = array[(array < 0) | (array >= n_classes)][0]
+        bad = array[(array < 0) | (array >= n_classes)][0].item()
         raise InvalidArgumentError(
             f"{argument} must be class indices in [0, {n_classes}) for a model with {n_classes} outputs, got the label {bad!r}"
         )
