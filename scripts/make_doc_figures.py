@@ -1,0 +1,127 @@
+"""Make the figures of the docs from real runs of the framework.
+
+    python scripts/make_doc_figures.py          # writes docs/figures/*.png
+
+Each figure repeats, with more data points, a run that a page of the docs
+executes (and asserts) in its code blocks, with the same seeds and settings.
+"""
+
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np  # noqa: E402
+
+import framework as fw  # noqa: E402
+from framework import layers  # noqa: E402
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "figures"
+DPI = 80
+
+
+def save(fig, name):
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / name
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    print(f"{path.relative_to(OUT.parent.parent)}: {path.stat().st_size // 1024} KB")
+
+
+def f(x):
+    return x**3 - 2 * x**2 + 2
+
+
+def df(x):
+    return 3 * x**2 - 4 * x
+
+
+def descend(x0, learning_rate, steps):
+    """Gradient descent on f with the framework's own SGD optimizer."""
+    optimizer = fw.optimizers.SGD(learning_rate=learning_rate)
+    params = {"x": np.array([x0])}
+    path = [x0]
+    for _ in range(steps):
+        optimizer.update(params, {"x": df(params["x"])})
+        path.append(float(params["x"][0]))
+        if abs(path[-1]) > 10:
+            break
+    return path
+
+
+def gradient_descent_figure():
+    rates = [0.02, 0.1, 0.3, 0.6]
+    fig, axes = plt.subplots(1, len(rates), figsize=(12, 3), sharey=True)
+    grid = np.linspace(-1.2, 2.6, 200)
+    for ax, lr in zip(axes, rates):
+        path = np.array(descend(2.0, lr, 20))
+        shown = path[np.abs(path) <= 2.6]
+        ax.plot(grid, f(grid), color="0.6", lw=1)
+        ax.plot(shown, f(shown), "o-", ms=3, lw=1, color="C3")
+        ax.plot([4 / 3], [f(4 / 3)], "k*", ms=8)
+        ax.set_title(f"learning rate {lr}: x = {path[-1]:.3g}" if abs(path[-1]) <= 10 else f"learning rate {lr}: diverges")
+        ax.set_xlabel("x")
+        ax.set_ylim(-1, 6)
+    axes[0].set_ylabel("f(x) = x³ - 2x² + 2")
+    fig.tight_layout()
+    save(fig, "gradient-descent.png")
+
+
+def model(seed=0):
+    fw.set_seed(seed)
+    return fw.Sequential([layers.Affine(64), layers.ReLU(), layers.Affine(10), layers.SoftmaxWithLoss()])
+
+
+def batch_size_figure():
+    (x_train, y_train), _ = fw.datasets.load("digits")
+    fig, (by_epoch, by_update) = plt.subplots(1, 2, figsize=(10, 3.5))
+    n = len(x_train)
+    for batch_size in (1, 16, 128, n):
+        net = model()
+        net.compile(optimizer=fw.optimizers.SGD(learning_rate=0.05))
+        history = net.fit(x_train, y_train, batch_size=batch_size, epochs=20, verbose=0)
+        losses = history.history["loss"]
+        epochs = np.arange(1, len(losses) + 1)
+        label = f"batch size {batch_size}" + (" (full batch)" if batch_size == n else "")
+        by_epoch.plot(epochs, losses, label=label)
+        by_update.plot(epochs * -(-n // batch_size), losses, label=label)
+    by_epoch.set_xlabel("epoch")
+    by_epoch.xaxis.set_major_locator(MaxNLocator(integer=True))
+    by_update.set_xlabel("updates (log scale)")
+    by_update.set_xscale("log")
+    for ax in (by_epoch, by_update):
+        ax.set_ylabel("training loss (epoch mean)")
+        ax.set_yscale("log")
+    by_epoch.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, "batch-sizes.png")
+
+
+def first_model_figure():
+    (x_train, y_train), _ = fw.datasets.load("digits")
+    net = model()
+    net.compile(optimizer=fw.optimizers.SGD(learning_rate=0.1), metrics=["accuracy"])
+    history = net.fit(x_train, y_train, batch_size=32, epochs=20, validation_split=0.2, verbose=0).history
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    loss_ax.plot(epochs, history["loss"], label="loss (training)")
+    loss_ax.plot(epochs, history["val_loss"], label="val_loss (validation)")
+    acc_ax.plot(epochs, history["accuracy"], label="accuracy (training)")
+    acc_ax.plot(epochs, history["val_accuracy"], label="val_accuracy (validation)")
+    loss_ax.set_ylabel("loss")
+    acc_ax.set_ylabel("accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save(fig, "first-model.png")
+
+
+if __name__ == "__main__":
+    gradient_descent_figure()
+    batch_size_figure()
+    first_model_figure()
