@@ -30,7 +30,7 @@ _CUPY_SKIP = _cupy_skip_reason()
 BACKENDS = [
     "numpy",
     "strict",
-    pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(_CUPY_SKIP is not None, reason=f"no GPU: {_CUPY_SKIP}")]),
+    pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(_CUPY_SKIP is not None, reason=f"no GPU: {str(_CUPY_SKIP).split(';')[0]}")]),
 ]
 
 

@@ -293,3 +293,21 @@ def test_add_to_a_built_model_builds_the_new_layer():
     model.add(layers.Affine(2))
     assert model.layers[-1].built and model.layers[-1].params["W"].shape == (4, 2)
     assert model.predict(np.ones((1, 3))).shape == (1, 2)
+
+
+def test_an_epoch_holds_one_batch_not_the_data_set():
+    """Peak memory during fit stays far below the data set's size: activations exist for one batch at a time."""
+    import tracemalloc
+
+    x = np.random.default_rng(0).random((20_000, 100), dtype=np.float32)  # 8 MB
+    t = np.arange(20_000) % 10
+    model = fw.Sequential([layers.Affine(64), layers.ReLU(), layers.Affine(10), layers.SoftmaxWithLoss()])
+    model.compile(optimizer="adam", metrics=["accuracy"])
+    model.fit(x[:100], t[:100], epochs=1, verbose=0)  # build and create optimizer state first
+    tracemalloc.start()
+    try:
+        model.fit(x, t, batch_size=100, epochs=1, verbose=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes / 8, f"peak {peak / 1e6:.1f} MB for an {x.nbytes / 1e6:.0f} MB data set"
