@@ -140,8 +140,10 @@ class Registry:
         return name
 
     def unregister_plugin(self, name):
+        """Remove a plugin (and any failure recorded for it); unknown names are ignored."""
         self._pm.unregister(name=name)
         self._origins.pop(name, None)
+        self._failed.pop(name, None)
         self._entries = None
 
     # -- lookups ----------------------------------------------------------
