@@ -14,10 +14,11 @@ scikit-learn): plugins load when a name is first looked up.
 
 from framework import callbacks, datasets, errors, layers, metrics, optimizers, registry
 from framework.backend import Backend, get_backend, set_backend
-from framework.callbacks import Callback, EarlyStopping, History
+from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
 from framework.errors import (
     BackendError,
+    CheckpointError,
     FrameworkError,
     InvalidArgumentError,
     NotCompiledError,
@@ -28,6 +29,7 @@ from framework.gradient_check import gradient_check
 from framework.hookspecs import hookimpl
 from framework.models import Sequential
 from framework.random import get_seed, set_seed
+from framework.saving import load_model
 
 __version__ = "0.1.0"
 
@@ -43,6 +45,8 @@ __all__ = [
     "Callback",
     "History",
     "EarlyStopping",
+    "ModelCheckpoint",
+    "load_model",
     "Backend",
     "get_backend",
     "set_backend",
@@ -58,4 +62,5 @@ __all__ = [
     "NotCompiledError",
     "BackendError",
     "PluginError",
+    "CheckpointError",
 ]

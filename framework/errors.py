@@ -35,3 +35,11 @@ class BackendError(FrameworkError, RuntimeError):
 
 class PluginError(FrameworkError, RuntimeError):
     """The plugin registry is inconsistent (e.g. two plugins claim one name)."""
+
+
+class CheckpointError(FrameworkError, OSError):
+    """A checkpoint cannot be saved or loaded: missing, corrupt, unsafe or incompatible.
+
+    The message names the path and the reason. It derives from `OSError`,
+    which is what HDF5 itself raises for unreadable files.
+    """

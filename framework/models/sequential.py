@@ -39,6 +39,7 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self.shuffle_seed = None  # drawn at the first fit; orders every epoch's data
+        self.epochs_done = 0  # epochs completed; saved in checkpoints, to resume with initial_epoch
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise InvalidArgumentError(f"Sequential: layers must be a list of layers, got {type(layers).__name__}")
@@ -314,6 +315,7 @@ class Sequential:
             if val is not None:
                 val_logs = self._evaluate_arrays(*val, batch_size)
                 logs.update({f"val_{key}": value for key, value in val_logs.items()})
+            self.epochs_done = epoch + 1  # before the hooks: a checkpoint saved there records this epoch
             hooks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -429,6 +431,65 @@ class Sequential:
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self._layers]})"
+
+    # -- configuration and checkpoints ---------------------------------------
+    def get_config(self):
+        """``{"name", "input_shape", "layers"}``: each layer as its registered class name, package and config."""
+        from framework import serialization
+
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape) if self.built else None,
+            "layers": [serialization.describe("layers", layer, f"layer {layer.name!r}") for layer in self._layers],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model from `get_config()`'s dict, built if it records an input shape.
+
+        Layer classes are found only by registered name; see `framework.serialization`.
+        """
+        from framework import serialization
+
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise InvalidArgumentError(f"Sequential.from_config: expected a dict with a list 'layers', got {config!r:.80}")
+        name = config.get("name", "sequential")
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"Sequential.from_config: name must be a string, got {name!r:.80}")
+        layers = [
+            serialization.build("layers", spec, f"layers[{i}]", base=Layer) for i, spec in enumerate(config["layers"])
+        ]
+        model = cls(layers, name=name)
+        input_shape = config.get("input_shape")
+        if input_shape is not None:
+            if not isinstance(input_shape, list) or not input_shape or input_shape[0] is not None:
+                raise InvalidArgumentError(
+                    f"Sequential.from_config: input_shape must be [null, features...], got {input_shape!r:.80}"
+                )
+            model.build(tuple(input_shape))
+        return model
+
+    def save(self, path, format=None):
+        """Save the model, its weights, its compile settings and its training state to `path` (atomically).
+
+        `format`: a registered checkpoint format; by default chosen by the
+        file's extension, else ``"hdf5"``. Load with `fw.load_model(path)`.
+        """
+        from framework import saving
+
+        saving.save_model(self, path, format=format)
+
+    def save_weights(self, path, format=None):
+        """Save only the weights, by layer name, to `path` (atomically)."""
+        from framework import saving
+
+        saving.save_weights(self, path, format=format)
+
+    def load_weights(self, path):
+        """Set the weights from `path`, matched by layer name; checked whole before any change."""
+        from framework import saving
+
+        saving.load_weights(self, path)
 
 
 def _check_callbacks(callbacks):

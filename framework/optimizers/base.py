@@ -2,6 +2,8 @@
 
 import numbers
 
+import numpy as np  # host copies of the state, for checkpoints
+
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 
@@ -43,6 +45,35 @@ class Optimizer:
 
     def update(self, params, grads):
         raise NotImplementedError
+
+    def get_state(self):
+        """``{"iterations": int, "slots": {slot: {param name: NumPy array}}}``: copies, on the host."""
+        backend = get_backend()
+        slots = {slot: {key: np.array(backend.to_numpy(value)) for key, value in table.items()}
+                 for slot, table in self.state.items()}
+        return {"iterations": self.iterations, "slots": slots}
+
+    def set_state(self, state):
+        """Restore what `get_state` returned; checked whole before any change."""
+        name = type(self).__name__
+        if not isinstance(state, dict) or set(state) != {"iterations", "slots"}:
+            raise InvalidArgumentError(f"{name}.set_state: expected a dict with 'iterations' and 'slots', got {state!r:.80}")
+        iterations, slots = state["iterations"], state["slots"]
+        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 0:
+            raise InvalidArgumentError(f"{name}.set_state: iterations must be a non-negative integer, got {iterations!r}")
+        if not isinstance(slots, dict) or not all(isinstance(table, dict) for table in slots.values()):
+            raise InvalidArgumentError(f"{name}.set_state: slots must map slot names to {{param name: array}}")
+        for slot, table in slots.items():
+            for key, value in table.items():
+                if np.asarray(value).dtype.kind != "f":
+                    raise InvalidArgumentError(
+                        f"{name}.set_state: {slot}/{key} must be a float array, got dtype {np.asarray(value).dtype}"
+                    )
+        backend = get_backend()
+        # Copies: the restored state must not share memory with the caller's arrays.
+        self.state = {slot: {key: backend.asarray(np.array(value)) for key, value in table.items()}
+                      for slot, table in slots.items()}
+        self.iterations = int(iterations)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate}

@@ -1,0 +1,150 @@
+"""Models as JSON-safe descriptions, rebuilt only from registered names.
+
+A description never names a Python module or function: each class is a name
+in the plugin registry (`framework.registry`), looked up exactly, and its
+config holds only JSON scalars and lists of scalars, passed to
+``cls.from_config(config)``. Nothing in a description is imported, evaluated
+or unpickled, so a description from an untrusted file can only build objects
+that installed plugins registered.
+
+A class is described as::
+
+    {"class_name": "Affine", "package": "dlfs-framework", "version": "0.1.0",
+     "config": {"name": "affine", "units": 10, "use_bias": true, "weight_init": "glorot_uniform"}}
+"""
+
+import math
+import re
+
+from framework import registry
+from framework.errors import InvalidArgumentError, UnknownNameError
+
+_SCALARS = (type(None), bool, int, float, str)
+_SPEC_KEYS = {"class_name", "package", "version", "config"}
+# A distribution name as pip accepts it: only then is "pip install <name>" suggested.
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _short(value, limit=80):
+    """`repr(value)`, cut to `limit` characters: a hostile file must not fill a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_config(config, where):
+    """Raise unless `config` is a dict of string keys to JSON scalars or lists of scalars."""
+    if not isinstance(config, dict):
+        raise InvalidArgumentError(f"{where}: config must be a JSON object, got {type(config).__name__}")
+    for key, value in config.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"{where}: config keys must be strings, got {_short(key)}")
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if not isinstance(item, _SCALARS):
+                # A dict here is how Keras configs name modules and functions
+                # ({"module": ..., "class_name": ...}); this format never does.
+                raise InvalidArgumentError(
+                    f"{where}: config value {key!r} must be a JSON scalar or a list of scalars, "
+                    f"got {type(item).__name__} {_short(item)}"
+                )
+            if isinstance(item, float) and not math.isfinite(item):
+                raise InvalidArgumentError(f"{where}: config value {key!r} must be finite, got {item!r}")
+    return config
+
+
+def describe(kind, obj, where):
+    """``{"class_name", "package", "version", "config"}`` of `obj`, an instance of a registered class."""
+    name = registry.name_of(kind, type(obj))
+    if name is None:
+        raise InvalidArgumentError(
+            f"{where}: {type(obj).__name__} is not a registered {kind[:-1]}; register it in a plugin "
+            f"(hook register_{kind}) so that a checkpoint can name it"
+        )
+    entry = registry.get(kind, name)
+    config = check_config(obj.get_config(), f"{where} ({name}.get_config())")
+    return {"class_name": name, "package": entry.package, "version": entry.version, "config": dict(config)}
+
+
+def resolve(kind, spec, where, base=None):
+    """The registered class that `spec` names, and its checked config.
+
+    Only an exact registered name is accepted; an unknown one raises
+    `UnknownNameError` naming the class and the package recorded with it.
+    """
+    if not isinstance(spec, dict):
+        raise InvalidArgumentError(f"{where}: expected an object with class_name and config, got {type(spec).__name__}")
+    extra = set(spec) - _SPEC_KEYS
+    if extra:
+        raise InvalidArgumentError(f"{where}: unexpected keys {sorted(map(_short, extra))}; expected {sorted(_SPEC_KEYS)}")
+    class_name = spec.get("class_name")
+    if not isinstance(class_name, str) or not class_name:
+        raise InvalidArgumentError(f"{where}: class_name must be a non-empty string, got {_short(class_name)}")
+    config = check_config(spec.get("config", {}), f"{where} ({_short(class_name)})")
+    entries = registry.entries(kind)
+    if class_name in entries:
+        cls = entries[class_name].obj
+        if base is not None and not (isinstance(cls, type) and issubclass(cls, base)):
+            raise InvalidArgumentError(f"{where}: {class_name!r} is registered, but is not a {base.__name__}")
+        return cls, config
+    what = kind[:-1]
+    if re.search(r"[.:/\\\s()]", class_name):
+        raise UnknownNameError(
+            f"{where}: class_name {_short(class_name)} looks like a Python module or function; "
+            f"classes are found only by registered {what} name, never imported (known: {', '.join(sorted(entries))})"
+        )
+    package = spec.get("package")
+    if isinstance(package, str) and _PACKAGE_NAME.fullmatch(package):
+        version = spec.get("version")
+        pinned = f"=={version}" if isinstance(version, str) and re.fullmatch(r"[A-Za-z0-9.+!_-]{1,40}", version) else ""
+        hint = f"it was provided by the package {package!r}: pip install '{package}{pinned}'"
+    else:
+        hint = "no installable package is recorded for it"
+    raise UnknownNameError(
+        f"{where}: unknown {what} class {class_name!r}; {hint} (known {kind}: {', '.join(sorted(entries))})"
+    )
+
+
+def build(kind, spec, where, base=None):
+    """An instance of the class that `spec` names, from its config."""
+    cls, config = resolve(kind, spec, where, base)
+    try:
+        return cls.from_config(dict(config))
+    except (TypeError, ValueError) as exc:  # a bad argument, as the constructor words it
+        raise InvalidArgumentError(f"{where}: {spec['class_name']}.from_config failed: {exc}") from exc
+
+
+def training_config(model):
+    """How `model` was compiled: optimizer, loss and metrics, or None if it was not."""
+    if not model.compiled:
+        return None
+    from framework.layers.base import LossLayer
+
+    config = {"optimizer": describe("optimizers", model.optimizer, "optimizer"), "loss": None, "loss_layer": None,
+              "metrics": list(model.metrics)}
+    if isinstance(model.loss, LossLayer):
+        config["loss_layer"] = describe("layers", model.loss, "loss")
+    elif model.loss is not None:
+        config["loss"] = model.loss
+    return config
+
+
+def compile_from(model, config, where="training_config"):
+    """Compile `model` as `config` (from `training_config`) describes; the optimizer starts fresh."""
+    from framework.layers.base import LossLayer
+    from framework.optimizers.base import Optimizer
+
+    if not isinstance(config, dict):
+        raise InvalidArgumentError(f"{where}: expected an object, got {type(config).__name__}")
+    optimizer = build("optimizers", config.get("optimizer"), f"{where}.optimizer", base=Optimizer)
+    loss, loss_spec = config.get("loss"), config.get("loss_layer")
+    if loss is not None and not isinstance(loss, str):
+        raise InvalidArgumentError(f"{where}.loss: expected a loss name, got {_short(loss)}")
+    if loss_spec is not None:
+        if loss is not None:
+            raise InvalidArgumentError(f"{where}: has both a loss name and a loss layer")
+        loss = build("layers", loss_spec, f"{where}.loss_layer", base=LossLayer)
+    metrics = config.get("metrics", [])
+    if not isinstance(metrics, list) or not all(isinstance(name, str) for name in metrics):
+        raise InvalidArgumentError(f"{where}.metrics: expected a list of metric names, got {_short(metrics)}")
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model

@@ -1,0 +1,96 @@
+"""`ModelCheckpoint`: save the model (or its weights) at the end of epochs, as Keras does.
+
+    fw.callbacks.ModelCheckpoint("ckpt-{epoch:02d}-{val_loss:.2f}.h5", monitor="val_loss", save_best_only=True)
+"""
+
+import math
+import os
+import warnings
+
+from framework.errors import InvalidArgumentError
+from framework.training.callbacks import Callback
+
+
+class ModelCheckpoint(Callback):
+    """Save after every epoch, or only when `monitor` improves.
+
+    Args:
+        filepath: str or path; may hold ``{epoch}`` (counted from 1) and any
+            key of the epoch logs, with a format spec: ``"{val_loss:.2f}"``.
+        monitor: the logs key compared by `save_best_only`.
+        verbose: 1 prints a line per save.
+        save_best_only: save only when `monitor` is better than ever before.
+        save_weights_only: `model.save_weights` instead of `model.save`.
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for accuracies, else min).
+        save_freq: ``"epoch"`` (the only frequency supported).
+        initial_value_threshold: a value of `monitor` to beat before the first save.
+
+    Each save is atomic: an interrupted run leaves the last complete file.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise InvalidArgumentError(f"ModelCheckpoint: filepath must be a str or path, got filepath={filepath!r}")
+        if not isinstance(monitor, str):
+            raise InvalidArgumentError(f"ModelCheckpoint: monitor must be a logs key such as 'val_loss', got {monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise InvalidArgumentError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        if save_freq != "epoch":
+            raise InvalidArgumentError(f"ModelCheckpoint: save_freq must be 'epoch', got save_freq={save_freq!r}")
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
+        self.mode = mode
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.best = self._initial_best()
+
+    def _initial_best(self):
+        if self.initial_value_threshold is not None:
+            return float(self.initial_value_threshold)
+        return math.inf if self.mode == "min" else -math.inf
+
+    def _improved(self, value):
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def _path(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise InvalidArgumentError(
+                f"ModelCheckpoint: filepath {self.filepath!r} names {exc.args[0]!r}, which is not in the logs "
+                f"(available: epoch, {', '.join(logs) or 'nothing else'})"
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise InvalidArgumentError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        path = self._path(epoch, logs)
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                warnings.warn(
+                    f"ModelCheckpoint: monitor {self.monitor!r} is not in the logs ({', '.join(logs)}); not saving",
+                    RuntimeWarning,
+                )
+                return
+            if not self._improved(value):
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {value:.5f}, saving to {path}")
+            self.best = value
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)

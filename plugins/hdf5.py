@@ -1,0 +1,405 @@
+"""The ``"hdf5"`` checkpoint format: a model, its weights and its training state in one HDF5 file.
+
+Layout, format_version 1::
+
+    /  attrs  format_version     int64
+              framework_version  bytes
+              model_config       JSON: {"class_name": "Sequential",
+                                        "config": Sequential.get_config(),
+                                        "weights": {layer: {param: {"shape": [...], "dtype": "float32"}}}}
+              training_config    JSON, only if compiled: serialization.training_config(model) plus
+                                 "optimizer_state": {slot: {"layer/param": {"shape", "dtype"}}} and
+                                 "training_state": {"epochs_done", "steps", "shuffle_seed"}
+    /model_weights/<layer>/<param>             one dataset per parameter
+    /optimizer_state/<slot>/<layer>/<param>    the optimizer's per-parameter state
+
+Every dataset is little-endian float, chunked with the fletcher32 checksum
+filter where HDF5 allows it, and carries a ``sha256`` attribute of its bytes.
+
+Reading trusts nothing in the file. Only the paths the config names are
+visited, each component checked to be a hard link before it is opened (a
+soft or external link could lead anywhere); datasets with external storage,
+virtual datasets and filters other than fletcher32 are refused; each
+dataset's shape, dtype and the bytes it really stores are compared with the
+config before anything is allocated or read; JSON is bounded; classes are
+found by registered name only. h5py is imported on use: ``import
+framework`` never loads it.
+"""
+
+import hashlib
+import math
+import os
+
+import numpy as np
+
+from framework import saving, serialization
+from framework.errors import CheckpointError, FrameworkError, InvalidArgumentError
+from framework.hookspecs import hookimpl
+
+FORMAT_VERSION = 1
+_DTYPES = {"float16": np.dtype("<f2"), "float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
+_MAX_SMALL_ATTR = 1024  # version strings and digests are short
+_MAX_DIM = 2**40
+
+
+def _h5py():
+    import h5py  # on use: importing h5py costs ~0.1 s, and most runs never save
+
+    return h5py
+
+
+# -- writing -------------------------------------------------------------------
+def _host(array):
+    """A little-endian NumPy copy of a backend array."""
+    from framework.backend import get_backend
+
+    array = np.asarray(get_backend().to_numpy(array))
+    if array.dtype.kind != "f" or array.dtype.name not in _DTYPES:
+        raise InvalidArgumentError(f"only float16/32/64 arrays can be saved, got dtype {array.dtype}")
+    return np.ascontiguousarray(array, dtype=_DTYPES[array.dtype.name])
+
+
+def _check_name(name, what):
+    # One path component: "/" would nest, "." would name the group itself.
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or name in (".", ".."):
+        raise InvalidArgumentError(f"{what} must be a non-empty string without '/', got {name!r:.80}")
+    return name
+
+
+def _manifest(arrays):
+    return {key: {"shape": list(array.shape), "dtype": array.dtype.name} for key, array in arrays.items()}
+
+
+def _weights(model):
+    """``{layer: {param: host array}}`` of the layers that have parameters."""
+    if not model.built:
+        raise InvalidArgumentError("the model is not built: call build(input_shape) or fit first, so it has weights")
+    weights = {}
+    for layer in model.layers:
+        if layer.params:
+            params = {_check_name(key, f"layer {layer.name!r}: parameter name"): _host(p) for key, p in layer.params.items()}
+            weights[_check_name(layer.name, "layer name")] = params
+    return weights
+
+
+def _describe(model, weights_only):
+    """(attributes, {dataset path: array}) of `model`: everything is checked before the file is opened."""
+    from framework import __version__
+
+    weights = _weights(model) if (weights_only or model.built) else {}
+    model_config = {"class_name": "Sequential", "config": model.get_config(),
+                    "weights": {layer: _manifest(params) for layer, params in weights.items()}}
+    attrs = {"format_version": np.int64(FORMAT_VERSION), "framework_version": np.bytes_(__version__.encode()),
+             "model_config": np.bytes_(saving.dumps(model_config))}
+    datasets = {("model_weights", layer, key): array for layer, params in weights.items() for key, array in params.items()}
+    if not weights_only and model.compiled:
+        training = serialization.training_config(model)
+        state = model.optimizer.get_state()
+        slots = {}
+        for slot, table in state["slots"].items():
+            _check_name(slot, "optimizer slot name")
+            slots[slot] = {key: _host(value) for key, value in table.items()}
+            for key, value in slots[slot].items():
+                layer, _, param = key.partition("/")
+                datasets[("optimizer_state", slot, _check_name(layer, "layer name"), _check_name(param, "parameter name"))] = value
+        training["optimizer_state"] = {slot: _manifest(table) for slot, table in slots.items()}
+        training["training_state"] = {"epochs_done": model.epochs_done, "steps": state["iterations"],
+                                      "shuffle_seed": model.shuffle_seed}
+        attrs["training_config"] = np.bytes_(saving.dumps(training))
+    return attrs, datasets
+
+
+def _write(model, path, weights_only):
+    attrs, datasets = _describe(model, weights_only)
+    h5py = _h5py()
+    # libver v108: attributes over 64 KiB (large configs) need its dense attribute storage.
+    with h5py.File(path, "w", libver="v108") as file:
+        for name, value in attrs.items():
+            file.attrs[name] = value
+        for parts, array in datasets.items():
+            group = file
+            for part in parts[:-1]:
+                group = group.require_group(part)
+            chunked = array.ndim > 0 and array.size > 0  # HDF5 cannot chunk scalars or empty arrays
+            dataset = group.create_dataset(parts[-1], data=array, chunks=True if chunked else None,
+                                           fletcher32=chunked)
+            dataset.attrs["sha256"] = np.bytes_(hashlib.sha256(array.tobytes()).hexdigest().encode())
+
+
+# -- reading -------------------------------------------------------------------
+class _Reader:
+    """Checked access to one open checkpoint; every failure is a `CheckpointError` naming the path."""
+
+    def __init__(self, file, path, size):
+        self.file, self.path, self.size = file, path, size
+        self.h5py = _h5py()
+
+    def fail(self, reason):
+        return saving.error(self.path, reason)
+
+    # attributes: sizes are checked from the attribute's type, before its data is read
+    def _attr_id(self, name, required):
+        if name not in self.file.attrs:
+            if required:
+                raise self.fail(f"the root attribute {name!r} is missing (not a checkpoint of this framework?)")
+            return None
+        return self.h5py.h5a.open(self.file.id, name.encode())
+
+    def string_attr(self, name, limit, required=True, obj=None):
+        obj = self.file if obj is None else obj
+        if name not in obj.attrs:
+            if required:
+                raise self.fail(f"attribute {name!r} of {obj.name!r} is missing")
+            return None
+        attr = self.h5py.h5a.open(obj.id, name.encode())
+        if attr.shape != () or attr.dtype.kind != "S":
+            raise self.fail(f"attribute {name!r} of {obj.name!r} must be a fixed-length byte string, "
+                            f"got dtype {attr.dtype} shape {attr.shape}")
+        if attr.dtype.itemsize > limit:
+            raise self.fail(f"attribute {name!r} of {obj.name!r} is {attr.dtype.itemsize:,} bytes, "
+                            f"more than the limit of {limit:,}")
+        return bytes(obj.attrs[name])
+
+    def json_attr(self, name, required=True):
+        data = self.string_attr(name, saving.MAX_JSON_BYTES + 1, required)
+        return None if data is None else saving.loads(data, self.path, name)
+
+    def format_version(self):
+        self._attr_id("format_version", required=True)
+        attr = self.h5py.h5a.open(self.file.id, b"format_version")
+        if attr.shape != () or attr.dtype.kind not in "iu":
+            raise self.fail(f"format_version must be an integer, got dtype {attr.dtype} shape {attr.shape}")
+        version = int(self.file.attrs["format_version"])
+        if version > FORMAT_VERSION:
+            raise self.fail(f"format_version {version} is newer than this framework reads ({FORMAT_VERSION}); "
+                            "upgrade dlfs-framework")
+        if version < 1:
+            raise self.fail(f"format_version must be 1 or more, got {version}")
+        return version
+
+    # datasets: reached through hard links only, checked before any data is read
+    def dataset(self, parts):
+        where = "/" + "/".join(parts)
+        obj = self.file
+        for depth, part in enumerate(parts):
+            link = obj.get(part, getlink=True)
+            if link is None:
+                raise self.fail(f"{where} is missing")
+            if not isinstance(link, self.h5py.HardLink):
+                # Not followed: a soft or external link can point at any object or file.
+                raise self.fail(f"/{'/'.join(parts[:depth + 1])} is a {type(link).__name__}; only hard links are accepted")
+            obj = obj[part]
+            expected = self.h5py.Dataset if depth == len(parts) - 1 else self.h5py.Group
+            if not isinstance(obj, expected):
+                raise self.fail(f"/{'/'.join(parts[:depth + 1])} should be a {expected.__name__}, got {type(obj).__name__}")
+        return obj
+
+    def check_dataset(self, dataset, shape, dtype):
+        """Refuse anything that could read another file, decompress a bomb, or allocate more than is stored."""
+        where = dataset.name
+        if dataset.is_virtual:
+            raise self.fail(f"{where} is a virtual dataset (it maps data from other files); refused")
+        plist = dataset.id.get_create_plist()
+        if plist.get_external_count() > 0:
+            raise self.fail(f"{where} keeps its data in an external file; refused")
+        for index in range(plist.get_nfilters()):
+            code = plist.get_filter(index)[0]
+            if code != self.h5py.h5z.FILTER_FLETCHER32:
+                # Only the checksum: other filters can expand data or load plugin libraries.
+                raise self.fail(f"{where} uses HDF5 filter {code}; only fletcher32 is accepted")
+        if dataset.dtype != dtype:
+            raise self.fail(f"{where} has dtype {dataset.dtype.str} ({dataset.dtype}); the config records {dtype.name}")
+        if dataset.shape != shape:
+            raise self.fail(f"{where} has shape {dataset.shape}; the config records {shape}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        stored = dataset.id.get_storage_size()
+        if stored < nbytes:
+            raise self.fail(f"{where} declares {nbytes:,} bytes but stores {stored:,}; refused before reading")
+
+    def read(self, dataset):
+        """The dataset's data, its sha256 digest verified."""
+        digest = self.string_attr("sha256", _MAX_SMALL_ATTR, obj=dataset)
+        try:
+            array = dataset[()]
+        except OSError as exc:  # fletcher32 reports a mismatch as a read error
+            raise self.fail(f"{dataset.name} is corrupt: checksum mismatch ({exc})") from None
+        array = np.ascontiguousarray(array)
+        if hashlib.sha256(array.tobytes()).hexdigest().encode() != digest:
+            raise self.fail(f"{dataset.name} is corrupt: its bytes do not match the sha256 recorded with them")
+        return array
+
+    # manifests: {name: {name: {"shape", "dtype"}}}, validated and matched to datasets
+    def manifest(self, value, what):
+        if not isinstance(value, dict):
+            raise self.fail(f"{what} must be an object, got {type(value).__name__}")
+        result = {}
+        for outer, table in value.items():
+            if not isinstance(table, dict):
+                raise self.fail(f"{what}[{outer!r:.80}] must be an object, got {type(table).__name__}")
+            result[outer] = {}
+            for inner, entry in table.items():
+                try:
+                    for name in (outer, *inner.split("/")):
+                        _check_name(name, f"{what}: name")
+                except (InvalidArgumentError, AttributeError) as exc:
+                    raise self.fail(str(exc)) from None
+                if not isinstance(entry, dict) or set(entry) != {"shape", "dtype"}:
+                    raise self.fail(f"{what}[{outer!r}][{inner!r}] must be {{'shape': [...], 'dtype': ...}}")
+                shape, dtype = entry["shape"], entry["dtype"]
+                if not isinstance(shape, list) or not all(
+                    isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= _MAX_DIM for d in shape
+                ):
+                    raise self.fail(f"{what}[{outer!r}][{inner!r}]: shape must be a list of sizes, got {shape!r:.80}")
+                if dtype not in _DTYPES:
+                    raise self.fail(f"{what}[{outer!r}][{inner!r}]: dtype must be one of {sorted(_DTYPES)}, got {dtype!r:.40}")
+                result[outer][inner] = (tuple(shape), _DTYPES[dtype])
+        declared = sum(math.prod(shape) * dtype.itemsize for table in result.values() for shape, dtype in table.values())
+        if declared > self.size:
+            raise self.fail(f"{what} declares {declared:,} bytes of data, but the file has only {self.size:,}")
+        return result
+
+    def checked_datasets(self, group, manifest):
+        """{(outer, inner): dataset}, each checked against `manifest` (nothing read yet)."""
+        found = {}
+        for outer, table in manifest.items():
+            for inner, (shape, dtype) in table.items():
+                dataset = self.dataset((group, outer, *inner.split("/")))
+                self.check_dataset(dataset, shape, dtype)
+                found[(outer, inner)] = dataset
+        return found
+
+
+def _open(path, read):
+    """Run `read(reader)` on the checkpoint at `path`; HDF5's and the config's errors become `CheckpointError`."""
+    size = saving.check_readable(path)
+    h5py = _h5py()
+    try:
+        file = h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        raise saving.error(path, f"not a readable HDF5 file ({exc})") from None
+    try:
+        with file:
+            return read(_Reader(file, path, size))
+    except CheckpointError:
+        raise
+    except (FrameworkError, MemoryError) as exc:
+        raise saving.error(path, f"{type(exc).__name__}: {exc}") from exc
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # HDF5 on a damaged file
+        raise saving.error(path, f"the file is damaged ({type(exc).__name__}: {exc})") from exc
+
+
+def _match_params(reader, model, manifest, where):
+    """Check that `model`'s parameters are exactly `manifest`'s, in names and shapes."""
+    layers = {layer.name: layer for layer in model.layers if layer.params}
+    missing, extra = sorted(layers.keys() - manifest.keys()), sorted(manifest.keys() - layers.keys())
+    if missing or extra:
+        raise reader.fail(f"{where}: layers are matched by name; the model's layers {missing} have no weights "
+                          f"in the file, and the file's layers {extra} are not in the model")
+    for name, layer in layers.items():
+        if set(layer.params) != set(manifest[name]):
+            raise reader.fail(f"{where}: layer {name!r} has parameters {sorted(layer.params)} in the model "
+                              f"but {sorted(manifest[name])} in the file")
+        for key, param in layer.params.items():
+            if tuple(param.shape) != manifest[name][key][0]:
+                raise reader.fail(f"{where}: layer {name!r} weight {key!r} has shape {tuple(param.shape)} in the model "
+                                  f"but {manifest[name][key][0]} in the file")
+    return layers
+
+
+def _read_model(reader):
+    from framework.backend import get_backend
+    from framework.models import Sequential
+
+    reader.format_version()
+    config = reader.json_attr("model_config")
+    training = reader.json_attr("training_config", required=False)
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential" or set(config) != {
+        "class_name", "config", "weights"
+    }:
+        raise reader.fail("model_config must be {'class_name': 'Sequential', 'config': ..., 'weights': ...}")
+    manifest = reader.manifest(config["weights"], "model_config.weights")
+    weights = reader.checked_datasets("model_weights", manifest)
+    if training is not None:
+        if not isinstance(training, dict):
+            raise reader.fail(f"training_config must be an object, got {type(training).__name__}")
+        slot_manifest = reader.manifest(training.get("optimizer_state", {}), "training_config.optimizer_state")
+        slots = reader.checked_datasets("optimizer_state", slot_manifest)
+        state = training.get("training_state")
+        if not isinstance(state, dict) or set(state) != {"epochs_done", "steps", "shuffle_seed"}:
+            raise reader.fail("training_config.training_state must have epochs_done, steps and shuffle_seed")
+        for key in ("epochs_done", "steps", "shuffle_seed"):
+            value = state[key]
+            if not (value is None and key == "shuffle_seed") and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64
+            ):
+                raise reader.fail(f"training_state.{key} must be a non-negative integer, got {value!r:.40}")
+    # Only now, with every size checked against the file, are objects built.
+    if not isinstance(config["config"], dict) or config["config"].get("input_shape") is None and manifest:
+        raise reader.fail("model_config.config must record the input_shape of a model with weights")
+    model = Sequential.from_config(config["config"])
+    layers = _match_params(reader, model, manifest, "model_config")
+    arrays = {key: reader.read(dataset) for key, dataset in weights.items()}
+    backend = get_backend()
+    for (layer, key), array in arrays.items():
+        # Rebound, not copied into: the saved dtype is kept whatever floatx is now.
+        layers[layer].params[key] = backend.asarray(array)
+    if training is not None:
+        serialization.compile_from(model, {k: v for k, v in training.items()
+                                           if k not in ("optimizer_state", "training_state")})
+        params = {f"{layer.name}/{key}": p for layer in layers.values() for key, p in layer.params.items()}
+        table = {}
+        for (slot, key), dataset in slots.items():
+            if key not in params or tuple(params[key].shape) != dataset.shape:
+                raise reader.fail(f"optimizer state {slot}/{key} matches no parameter of the model of shape {dataset.shape}")
+            table.setdefault(slot, {})[key] = reader.read(dataset)
+        model.optimizer.set_state({"iterations": state["steps"], "slots": table})
+        model.epochs_done = state["epochs_done"]
+        model.shuffle_seed = state["shuffle_seed"]
+    return model
+
+
+def _read_weights_into(model):
+    def read(reader):
+        from framework.backend import get_backend
+
+        reader.format_version()
+        config = reader.json_attr("model_config")
+        if not isinstance(config, dict) or "weights" not in config:
+            raise reader.fail("model_config has no 'weights' table")
+        manifest = reader.manifest(config["weights"], "model_config.weights")
+        datasets = reader.checked_datasets("model_weights", manifest)
+        layers = _match_params(reader, model, manifest, "load_weights")
+        arrays = {key: reader.read(dataset) for key, dataset in datasets.items()}
+        backend = get_backend()
+        # Everything is read and checked; only now does the model change.
+        for (layer, key), array in arrays.items():
+            param = layers[layer].params[key]
+            param[...] = backend.asarray(array, dtype=param.dtype)  # in place: same arrays, same dtype
+
+    return read
+
+
+class HDF5Format(saving.CheckpointFormat):
+    """Whole models and weights in HDF5 (see the module's docstring for the layout)."""
+
+    extensions = (".h5", ".hdf5")
+    signature = b"\x89HDF\r\n\x1a\n"
+
+    def save_model(self, model, path):
+        _write(model, path, weights_only=False)
+
+    def save_weights(self, model, path):
+        _write(model, path, weights_only=True)
+
+    def load_model(self, path):
+        return _open(path, _read_model)
+
+    def load_weights(self, model, path):
+        if not model.built:
+            raise InvalidArgumentError("load_weights: the model is not built; call build(input_shape) first")
+        _open(path, _read_weights_into(model))
+
+
+@hookimpl
+def register_checkpoint_formats(register):
+    register(HDF5Format(), name="hdf5")
