@@ -138,18 +138,11 @@ class _Reader:
         return saving.error(self.path, reason)
 
     # attributes: sizes are checked from the attribute's type, before its data is read
-    def _attr_id(self, name, required):
-        if name not in self.file.attrs:
-            if required:
-                raise self.fail(f"the root attribute {name!r} is missing (not a checkpoint of this framework?)")
-            return None
-        return self.h5py.h5a.open(self.file.id, name.encode())
-
     def string_attr(self, name, limit, required=True, obj=None):
         obj = self.file if obj is None else obj
         if name not in obj.attrs:
             if required:
-                raise self.fail(f"attribute {name!r} of {obj.name!r} is missing")
+                raise self.fail(f"the attribute {name!r} of {obj.name!r} is missing (not a checkpoint of this framework?)")
             return None
         attr = self.h5py.h5a.open(obj.id, name.encode())
         if attr.shape != () or attr.dtype.kind != "S":
@@ -165,7 +158,8 @@ class _Reader:
         return None if data is None else saving.loads(data, self.path, name)
 
     def format_version(self):
-        self._attr_id("format_version", required=True)
+        if "format_version" not in self.file.attrs:
+            raise self.fail("the attribute 'format_version' of '/' is missing (not a checkpoint of this framework?)")
         attr = self.h5py.h5a.open(self.file.id, b"format_version")
         if attr.shape != () or attr.dtype.kind not in "iu":
             raise self.fail(f"format_version must be an integer, got dtype {attr.dtype} shape {attr.shape}")
@@ -208,7 +202,7 @@ class _Reader:
                 # Only the checksum: other filters can expand data or load plugin libraries.
                 raise self.fail(f"{where} uses HDF5 filter {code}; only fletcher32 is accepted")
         if dataset.dtype != dtype:
-            raise self.fail(f"{where} has dtype {dataset.dtype.str} ({dataset.dtype}); the config records {dtype.name}")
+            raise self.fail(f"{where} has dtype {dataset.dtype.str} ({dataset.dtype.name}); the config records {dtype.name}")
         if dataset.shape != shape:
             raise self.fail(f"{where} has shape {dataset.shape}; the config records {shape}")
         nbytes = math.prod(shape) * dtype.itemsize
