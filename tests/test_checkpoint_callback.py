@@ -1,0 +1,95 @@
+"""`ModelCheckpoint`: Keras's arguments, file names from the logs, best-only saves."""
+
+import os
+
+import numpy as np
+import pytest
+
+import framework as fw
+from framework import layers
+from framework.errors import InvalidArgumentError
+
+rng = np.random.default_rng(5)
+X = rng.random((60, 4)).astype("float32")
+Y = (X[:, 0] > X[:, 1]).astype(int)
+
+
+def model():
+    m = fw.Sequential([layers.Affine(6), layers.ReLU(), layers.Affine(2), layers.SoftmaxWithLoss()])
+    m.compile(optimizer=fw.optimizers.SGD(0.5), metrics=["accuracy"])
+    return m
+
+
+def test_exported_at_both_places():
+    assert fw.ModelCheckpoint is fw.callbacks.ModelCheckpoint
+
+
+def test_saves_every_epoch_with_epoch_and_metric_in_the_name(tmp_path):
+    m = model()
+    callback = fw.ModelCheckpoint(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.h5", monitor="val_loss")
+    history = m.fit(X, Y, epochs=3, validation_split=0.25, callbacks=[callback], verbose=0)
+    expected = sorted(f"ckpt-{epoch + 1:02d}-{loss:.2f}.h5" for epoch, loss in enumerate(history.history["val_loss"]))
+    assert sorted(os.listdir(tmp_path)) == expected
+    last = fw.load_model(tmp_path / next(name for name in expected if name.startswith("ckpt-03-")))
+    assert last.epochs_done == 3 and np.array_equal(last.predict(X), m.predict(X))
+
+
+def test_save_best_only_keeps_the_best_epoch(tmp_path):
+    m = model()
+    path = tmp_path / "best.h5"
+    saved = []
+
+    class Record(fw.Callback):  # runs after the checkpoint: what was best so far
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["loss"] <= min(logs_seen + [logs["loss"]]):
+                saved.append((epoch, m.get_weights()))
+            logs_seen.append(logs["loss"])
+
+    logs_seen = []
+    callback = fw.ModelCheckpoint(path, monitor="loss", save_best_only=True, mode="min")
+    m.fit(X, Y, epochs=6, callbacks=[callback, Record()], verbose=0)
+    best_epoch, best_weights = saved[-1]
+    loaded = fw.load_model(path)
+    assert loaded.epochs_done == best_epoch + 1 and callback.best == min(logs_seen)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), best_weights))
+
+
+def test_save_best_only_does_not_save_when_worse_than_the_threshold(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "best.h5", monitor="accuracy", save_best_only=True,
+                                  initial_value_threshold=1.01)
+    assert callback.mode == "max"  # "auto" for an accuracy
+    model().fit(X, Y, epochs=2, callbacks=[callback], verbose=0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_weights_only(tmp_path):
+    m = model()
+    m.fit(X, Y, epochs=1, callbacks=[fw.ModelCheckpoint(str(tmp_path / "w-{epoch}.h5"), save_weights_only=True)],
+          verbose=0)
+    other = model()
+    other.build((None, 4))
+    other.load_weights(tmp_path / "w-1.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), m.get_weights()))
+
+
+def test_missing_monitor_warns_and_skips(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "best.h5", monitor="val_loss", save_best_only=True)
+    with pytest.warns(RuntimeWarning, match="monitor 'val_loss' is not in the logs"):
+        model().fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unknown_placeholder_names_the_available_keys(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "{val_accuracy:.2f}.h5")
+    with pytest.raises(InvalidArgumentError, match=r"names 'val_accuracy', which is not in the logs \(available: epoch, loss, accuracy\)"):
+        model().fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"mode": "best"}, "mode must be 'auto', 'min' or 'max'"), ({"save_freq": 10}, "save_freq must be 'epoch'"),
+     ({"filepath": 3}, "filepath must be a str or path")],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        fw.ModelCheckpoint(**{"filepath": "x.h5", **kwargs})
