@@ -132,6 +132,7 @@ class _Reader:
 
     def __init__(self, file, path, size):
         self.file, self.path, self.size = file, path, size
+        self.declared = 0  # bytes declared by the manifests read so far
         self.h5py = _h5py()
 
     def fail(self, reason):
@@ -247,9 +248,11 @@ class _Reader:
                 if dtype not in _DTYPES:
                     raise self.fail(f"{what}[{outer!r}][{inner!r}]: dtype must be one of {sorted(_DTYPES)}, got {dtype!r:.40}")
                 result[outer][inner] = (tuple(shape), _DTYPES[dtype])
-        declared = sum(math.prod(shape) * dtype.itemsize for table in result.values() for shape, dtype in table.values())
-        if declared > self.size:
-            raise self.fail(f"{what} declares {declared:,} bytes of data, but the file has only {self.size:,}")
+        # Counted over all manifests: hard links can alias one dataset under many names,
+        # and every name is read, so the total must fit in the file.
+        self.declared += sum(math.prod(shape) * dtype.itemsize for table in result.values() for shape, dtype in table.values())
+        if self.declared > self.size:
+            raise self.fail(f"{what} brings the data declared to {self.declared:,} bytes, but the file has only {self.size:,}")
         return result
 
     def checked_datasets(self, group, manifest):
