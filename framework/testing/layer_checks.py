@@ -90,7 +90,7 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
         with floatx("float64"):
             clone = _check_config_output(layer, config, xs, input_shape, forward)
             if n_inputs == 1:
-                _check_save_load(clone, xs[0], config)
+                _check_save_load(clone, xs[0])
     finally:
         layer.needs_input_grad = saved_flag
     return report
@@ -110,11 +110,12 @@ def _check_shapes(layer, xs, input_shape, is_loss, forward):
     with check(KIT, "output shape"):
         expected = tuple(layer.compute_output_shape(input_shape))
         before = [x.copy() for x in xs]
+        if is_loss:  # predict first: backward will use what forward caches
+            shape = tuple(layer.predict(get_backend().asarray(xs[0])).shape)
         out = forward(layer, xs)
         if is_loss:
             if getattr(out, "ndim", 0) != 0:
                 fail(KIT, "output shape", f"a loss layer's forward must return a scalar, got shape {tuple(out.shape)}")
-            shape = tuple(layer.predict(get_backend().asarray(xs[0])).shape)
             what = "predict"
         else:
             shape = tuple(out.shape)
@@ -209,7 +210,7 @@ def _check_config_output(layer, config, xs, input_shape, forward):
     return clone
 
 
-def _check_save_load(clone, x, config):
+def _check_save_load(clone, x):
     with check(KIT, "save/load"):
         from framework import load_model
         from framework.models import Sequential
