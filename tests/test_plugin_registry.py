@@ -106,8 +106,12 @@ def test_a_misspelled_hook_name_is_caught(add_plugin):
 
 REPORT = """
 import json, sys
+import numpy as np
 import framework as fw
-from framework import registry
+from framework import layers, registry
+model = fw.Sequential([layers.Affine(3), layers.ReLU(), layers.Affine(2), layers.SoftmaxWithLoss()])
+model.compile(optimizer="adam")
+loss = model.train_on_batch(np.ones((4, 5), dtype="float32"), np.array([0, 1, 0, 1]))
 entry = registry.entries("layers").get("FakeDouble")
 print(json.dumps({
     "fake_double": None if entry is None else [entry.plugin, entry.package, entry.version],
@@ -116,6 +120,8 @@ print(json.dumps({
     "imported": sorted(m for m in ("fake_plugin_good", "fake_plugin_broken", "framework_swish_lion") if m in sys.modules),
     "sgd": type(fw.optimizers.get("sgd")).__name__,
     "affine": fw.layers.get("Affine").__name__,
+    "checkpoint_formats": registry.names("checkpoint_formats"),
+    "trained": bool(np.isfinite(loss)),
 }))
 """
 
@@ -141,6 +147,7 @@ def test_empty_framework_plugins_loads_no_third_party_plugin(tmp_path):
     assert report["packages"] == [registry.OWN_DISTRIBUTION]
     assert report["imported"] == []
     assert (report["sgd"], report["affine"]) == ("SGD", "Affine")
+    assert "hdf5" in report["checkpoint_formats"] and report["trained"]
 
 
 def test_framework_plugins_loads_only_the_named_ones(tmp_path):
