@@ -28,7 +28,6 @@ framework`` never loads it.
 
 import hashlib
 import math
-import os
 
 import numpy as np
 
