@@ -7,6 +7,7 @@ session, and the repository's ``testpaths`` does not include docs/.
 """
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -27,3 +28,27 @@ def test_every_docs_code_block_runs():
     tail = "\n".join(result.stdout.splitlines()[-60:])
     assert result.returncode == 0, f"docs code blocks failed ({' '.join(command[3:])}):\n{tail}\n{result.stderr[-2000:]}"
     assert " passed" in result.stdout, tail
+
+
+def test_code_fences_use_the_attribute_syntax():
+    """```` ```python continuation ```` runs under pytest-markdown-docs but silently breaks
+    mkdocs-material's rendering; the docs must write ```` ```{.python continuation} ````."""
+    bad = []
+    for page in sorted(DOCS.rglob("*.md")):
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            info = line.strip()
+            if info.startswith("```") and info[3:].split()[:1] in (["python"], ["py"]) and len(info[3:].split()) > 1:
+                bad.append(f"{page.relative_to(ROOT)}:{number}: {info}")
+    assert not bad, "use ```{.python continuation} / ```{.python notest}:\n" + "\n".join(bad)
+
+
+def test_figures_exist_and_are_small():
+    """Figures are committed PNGs made by scripts/make_doc_figures.py; each stays under 100 KB."""
+    figures = sorted((DOCS / "figures").glob("*.png"))
+    assert figures, "no figures in docs/figures: run python scripts/make_doc_figures.py"
+    referenced = set()
+    for page in DOCS.rglob("*.md"):
+        referenced.update(re.findall(r"\(figures/([\w.-]+\.png)\)", page.read_text(encoding="utf-8")))
+    assert referenced <= {f.name for f in figures}, f"missing figures: {referenced - {f.name for f in figures}}"
+    for figure in figures:
+        assert figure.stat().st_size < 100 * 1024, f"{figure.name} is {figure.stat().st_size // 1024} KB"
