@@ -85,9 +85,17 @@ def test_unknown_placeholder_names_the_available_keys(tmp_path):
         model().fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
 
 
+def test_integer_save_freq_saves_every_n_batches_across_epochs(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "e{epoch}-b{batch}.h5", save_freq=3)
+    model().fit(X, Y, epochs=2, batch_size=16, callbacks=[callback], verbose=0)  # 4 batches an epoch
+    assert sorted(os.listdir(tmp_path)) == ["e1-b3.h5", "e2-b2.h5"]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"mode": "best"}, "mode must be 'auto', 'min' or 'max'"), ({"save_freq": 10}, "save_freq must be 'epoch'"),
+    [({"mode": "best"}, "mode must be 'auto', 'min' or 'max'"),
+     ({"save_freq": "batch"}, "save_freq must be 'epoch' or a positive integer"),
+     ({"save_freq": 0}, "save_freq must be 'epoch' or a positive integer"),
      ({"filepath": 3}, "filepath must be a str or path")],
 )
 def test_bad_arguments(kwargs, message):

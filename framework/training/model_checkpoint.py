@@ -15,14 +15,18 @@ class ModelCheckpoint(Callback):
     """Save after every epoch, or only when `monitor` improves.
 
     Args:
-        filepath: str or path; may hold ``{epoch}`` (counted from 1) and any
-            key of the epoch logs, with a format spec: ``"{val_loss:.2f}"``.
+        filepath: str or path; may hold ``{epoch}`` (counted from 1), ``{batch}``
+            (with an integer `save_freq`) and any key of the logs, with a
+            format spec: ``"{val_loss:.2f}"``.
         monitor: the logs key compared by `save_best_only`.
         verbose: 1 prints a line per save.
         save_best_only: save only when `monitor` is better than ever before.
         save_weights_only: `model.save_weights` instead of `model.save`.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for accuracies, else min).
-        save_freq: ``"epoch"`` (the only frequency supported).
+        save_freq: ``"epoch"``, or an integer n: save after every n batches
+            (counted across epochs; `monitor` is then read from the batch logs,
+            which hold no ``val_*`` values, and the checkpoint records only the
+            epochs completed, so resuming from it repeats the partial epoch).
         initial_value_threshold: a value of `monitor` to beat before the first save.
 
     Each save is atomic: an interrupted run leaves the last complete file.
@@ -37,8 +41,10 @@ class ModelCheckpoint(Callback):
             raise InvalidArgumentError(f"ModelCheckpoint: monitor must be a logs key such as 'val_loss', got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise InvalidArgumentError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
-        if save_freq != "epoch":
-            raise InvalidArgumentError(f"ModelCheckpoint: save_freq must be 'epoch', got save_freq={save_freq!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            raise InvalidArgumentError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer, got save_freq={save_freq!r}"
+            )
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
@@ -50,6 +56,8 @@ class ModelCheckpoint(Callback):
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
         self.best = self._initial_best()
+        self._epoch = 0
+        self._batches = 0  # batches since the last save, for an integer save_freq
 
     def _initial_best(self):
         if self.initial_value_threshold is not None:
@@ -59,20 +67,36 @@ class ModelCheckpoint(Callback):
     def _improved(self, value):
         return value < self.best if self.mode == "min" else value > self.best
 
-    def _path(self, epoch, logs):
+    def _path(self, epoch, logs, batch=None):
+        fields = {"epoch": epoch + 1, **({} if batch is None else {"batch": batch + 1}), **logs}
         try:
-            return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(**fields)
         except KeyError as exc:
             raise InvalidArgumentError(
                 f"ModelCheckpoint: filepath {self.filepath!r} names {exc.args[0]!r}, which is not in the logs "
-                f"(available: epoch, {', '.join(logs) or 'nothing else'})"
+                f"(available: {', '.join(fields)})"
             ) from None
         except (ValueError, IndexError) as exc:
             raise InvalidArgumentError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches >= self.save_freq:
+            self._batches = 0
+            self._save(self._epoch, logs, batch)
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, logs)
+
+    def _save(self, epoch, logs, batch=None):
         logs = dict(logs or {})
-        path = self._path(epoch, logs)
+        path = self._path(epoch, logs, batch)
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
