@@ -38,10 +38,12 @@ class GradientCheckReport:
 
     @property
     def max_relative_error(self):
+        """The largest relative error over every parameter (and input)."""
         return max((p.max_relative_error for p in self.parameters.values()), default=0.0)
 
     @property
     def worst(self):
+        """The `ParameterCheck` with the largest error: where to look first."""
         return max(self.parameters.values(), key=lambda p: p.max_relative_error)
 
     def __str__(self):

@@ -91,7 +91,7 @@ class Registry:
             hook = getattr(self._pm.hook, f"register_{kind}")
             # Call each implementation ourselves, so every registration is
             # attributed to its plugin and one failing plugin is isolated.
-            for impl in reversed(hook.get_hookimpls()):  # registration order
+            for impl in hook.get_hookimpls():  # registration order: built-ins come first
                 plugin = impl.plugin_name
                 package, version = self._origins.get(plugin, (None, None))
                 found = {}

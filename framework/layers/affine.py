@@ -22,8 +22,9 @@ class Affine(Layer):
 
     Args:
         units: number of outputs. ``W`` and ``b`` are created at build time.
-        W, b: given arrays instead (the book's ``Affine(W, b)``); ``units`` then
-            comes from ``W``.
+        W: a given weight array of shape (D, units) instead (the book's
+            ``Affine(W, b)``); ``units`` then comes from ``W``.
+        b: the given bias of shape (units,), with ``W``.
         use_bias: whether to add ``b``.
         weight_init: ``"glorot_uniform"`` (default), ``"he_normal"``, a std
             such as 0.01, or a callable ``(shape, dtype) -> array``.

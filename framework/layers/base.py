@@ -66,12 +66,20 @@ class Layer:
         return tuple(input_shape)
 
     def forward(self, x, training=False):
+        """The output for `x` (batch axis first); caches what `backward` needs.
+
+        Args:
+            x: the input, never modified.
+            training: True during `fit` (Dropout and BatchNorm act on it).
+        """
         raise NotImplementedError
 
     def backward(self, dout):
+        """dL/dx from dL/dout (shaped like the output); overwrites `grads`, never modifies `dout`."""
         raise NotImplementedError
 
     def count_params(self):
+        """The number of numbers in `params`."""
         return sum(int(p.size) for p in self.params.values())
 
     def get_config(self):
@@ -95,12 +103,15 @@ class LossLayer(Layer):
     """
 
     def forward(self, x, t):
+        """The mean loss over the batch of scores `x` against targets `t`."""
         raise NotImplementedError
 
     def backward(self, dout=1.0):
+        """dL/dx, scaled by `dout` (1 when the loss is the final output)."""
         raise NotImplementedError
 
     def predict(self, x):
+        """What the model returns at inference for scores `x` (default: `x` itself)."""
         return x
 
     def prepare_targets(self, t, output_shape, argument="y"):
