@@ -1,10 +1,36 @@
 """Weight initialisers: host random numbers, moved once to the backend."""
 
+import contextlib
 import math
 
 from framework import random
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
+
+
+_skip = False  # True inside `uninitialized()`
+
+
+@contextlib.contextmanager
+def uninitialized():
+    """Within it, every initialiser returns an uninitialised array (``xp.empty``).
+
+    For weights that are about to be overwritten, such as a model rebuilt from
+    a checkpoint: drawing random numbers for them is wasted work, and
+    ``empty`` only reserves address space, so a layer of absurd size named
+    by a hostile file costs no memory before its mismatch with the file's
+    weights is found.
+    """
+    global _skip
+    previous, _skip = _skip, True
+    try:
+        yield
+    finally:
+        _skip = previous
+
+
+def _empty(shape, dtype):
+    return get_backend().xp.empty(shape, dtype=dtype)
 
 
 def _fans(shape):
@@ -16,6 +42,8 @@ def _fans(shape):
 
 def glorot_uniform(shape, dtype):
     """Uniform on [-l, l], l = sqrt(6 / (fan_in + fan_out)) (Xavier; Keras's default)."""
+    if _skip:
+        return _empty(shape, dtype)
     fan_in, fan_out = _fans(shape)
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return get_backend().asarray(random.generator().uniform(-limit, limit, shape), dtype=dtype)
@@ -23,6 +51,8 @@ def glorot_uniform(shape, dtype):
 
 def he_normal(shape, dtype):
     """Normal with std sqrt(2 / fan_in): keeps the variance of ReLU activations."""
+    if _skip:
+        return _empty(shape, dtype)
     fan_in, _ = _fans(shape)
     return get_backend().asarray(random.generator().normal(0.0, math.sqrt(2.0 / fan_in), shape), dtype=dtype)
 
@@ -31,12 +61,16 @@ def normal(std):
     """Normal with a fixed std, the book's ``weight_init_std`` (e.g. 0.01)."""
 
     def init(shape, dtype):
+        if _skip:
+            return _empty(shape, dtype)
         return get_backend().asarray(random.generator().normal(0.0, std, shape), dtype=dtype)
 
     return init
 
 
 def zeros(shape, dtype):
+    if _skip:
+        return _empty(shape, dtype)
     return get_backend().xp.zeros(shape, dtype=dtype)
 
 

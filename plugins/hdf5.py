@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from framework import saving, serialization
+from framework import initializers, saving, serialization
 from framework.errors import CheckpointError, FrameworkError, InvalidArgumentError
 from framework.hookspecs import hookimpl
 
@@ -332,7 +332,8 @@ def _read_model(reader):
     # Only now, with every size checked against the file, are objects built.
     if not isinstance(config["config"], dict) or config["config"].get("input_shape") is None and manifest:
         raise reader.fail("model_config.config must record the input_shape of a model with weights")
-    model = Sequential.from_config(config["config"])
+    with initializers.uninitialized():  # every weight is read from the file next
+        model = Sequential.from_config(config["config"])
     layers = _match_params(reader, model, manifest, "model_config")
     arrays = {key: reader.read(dataset) for key, dataset in weights.items()}
     backend = get_backend()

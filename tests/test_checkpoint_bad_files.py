@@ -418,3 +418,17 @@ def test_load_weights_refuses_them_too_and_changes_nothing(good, tmp_path, case)
     with pytest.raises(CheckpointError, match=reason):
         model.load_weights(path)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
+def test_a_huge_layer_in_the_config_costs_no_memory_before_it_is_refused(good, tmp_path):
+    """A config asking for an Affine of 5,000,000 units (a 6x5e6 float32 W, 120 MB, plus the random
+    numbers drawn for it) is refused by its mismatch with the file's weights table without that
+    memory ever being touched: the model is rebuilt with uninitialised weights."""
+    import resource
+
+    path = layer_config(lambda spec: spec["config"].update(units=5_000_000))(good, tmp_path)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with pytest.raises(CheckpointError, match=r"layer 'affine' weight 'W' has shape \(6, 5000000\) in the model"):
+        fw.load_model(path)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 60, f"peak memory grew by {grown_mib:.0f} MiB"
