@@ -1,6 +1,7 @@
 """Weight initialisers: host random numbers, moved once to the backend."""
 
 import contextlib
+import functools
 import math
 
 from framework import random
@@ -16,10 +17,11 @@ def uninitialized():
     """Within it, every initialiser returns an uninitialised array (``xp.empty``).
 
     For weights that are about to be overwritten, such as a model rebuilt from
-    a checkpoint: drawing random numbers for them is wasted work, and
-    ``empty`` only reserves address space, so a layer of absurd size named
-    by a hostile file costs no memory before its mismatch with the file's
-    weights is found.
+    a checkpoint: drawing random numbers for them is wasted work, and on
+    NumPy ``empty`` only reserves address space, so a layer of absurd size
+    named by a hostile file costs no memory before its mismatch with the
+    file's weights is found. Every initialiser obtained here obeys it, user
+    callables given to `get` included.
     """
     global _skip
     previous, _skip = _skip, True
@@ -29,8 +31,16 @@ def uninitialized():
         _skip = previous
 
 
-def _empty(shape, dtype):
-    return get_backend().xp.empty(shape, dtype=dtype)
+def _skippable(init):
+    """`init`, returning an uninitialised array instead inside `uninitialized()`."""
+
+    @functools.wraps(init)
+    def initialize(shape, dtype):
+        if _skip:
+            return get_backend().xp.empty(shape, dtype=dtype)
+        return init(shape, dtype)
+
+    return initialize
 
 
 def _fans(shape):
@@ -40,19 +50,17 @@ def _fans(shape):
     return fan_in, fan_out
 
 
+@_skippable
 def glorot_uniform(shape, dtype):
     """Uniform on [-l, l], l = sqrt(6 / (fan_in + fan_out)) (Xavier; Keras's default)."""
-    if _skip:
-        return _empty(shape, dtype)
     fan_in, fan_out = _fans(shape)
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return get_backend().asarray(random.generator().uniform(-limit, limit, shape), dtype=dtype)
 
 
+@_skippable
 def he_normal(shape, dtype):
     """Normal with std sqrt(2 / fan_in): keeps the variance of ReLU activations."""
-    if _skip:
-        return _empty(shape, dtype)
     fan_in, _ = _fans(shape)
     return get_backend().asarray(random.generator().normal(0.0, math.sqrt(2.0 / fan_in), shape), dtype=dtype)
 
@@ -60,17 +68,15 @@ def he_normal(shape, dtype):
 def normal(std):
     """Normal with a fixed std, the book's ``weight_init_std`` (e.g. 0.01)."""
 
+    @_skippable
     def init(shape, dtype):
-        if _skip:
-            return _empty(shape, dtype)
         return get_backend().asarray(random.generator().normal(0.0, std, shape), dtype=dtype)
 
     return init
 
 
+@_skippable
 def zeros(shape, dtype):
-    if _skip:
-        return _empty(shape, dtype)
     return get_backend().xp.zeros(shape, dtype=dtype)
 
 
@@ -80,7 +86,7 @@ _BY_NAME = {"glorot_uniform": glorot_uniform, "xavier": glorot_uniform, "he_norm
 def get(spec, argument="weight_init"):
     """An initialiser from a name, a float std, or a callable ``(shape, dtype) -> array``."""
     if callable(spec):
-        return spec
+        return _skippable(spec)
     if isinstance(spec, str) and spec in _BY_NAME:
         return _BY_NAME[spec]
     if isinstance(spec, (int, float)) and not isinstance(spec, bool) and spec > 0:

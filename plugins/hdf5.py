@@ -122,7 +122,7 @@ def _write(model, path, weights_only):
             chunked = array.ndim > 0 and array.size > 0  # HDF5 cannot chunk scalars or empty arrays
             dataset = group.create_dataset(parts[-1], data=array, chunks=True if chunked else None,
                                            fletcher32=chunked)
-            dataset.attrs["sha256"] = np.bytes_(hashlib.sha256(array.tobytes()).hexdigest().encode())
+            dataset.attrs["sha256"] = np.bytes_(hashlib.sha256(memoryview(array)).hexdigest().encode())
 
 
 # -- reading -------------------------------------------------------------------
@@ -218,7 +218,7 @@ class _Reader:
         except OSError as exc:  # fletcher32 reports a mismatch as a read error
             raise self.fail(f"{dataset.name} is corrupt: checksum mismatch ({exc})") from None
         array = np.ascontiguousarray(array)
-        if hashlib.sha256(array.tobytes()).hexdigest().encode() != digest:
+        if hashlib.sha256(memoryview(array)).hexdigest().encode() != digest:
             raise self.fail(f"{dataset.name} is corrupt: its bytes do not match the sha256 recorded with them")
         return array
 
@@ -343,7 +343,7 @@ def _read_model(reader):
     if training is not None:
         serialization.compile_from(model, {k: v for k, v in training.items()
                                            if k not in ("optimizer_state", "training_state")})
-        params = {f"{layer.name}/{key}": p for layer in layers.values() for key, p in layer.params.items()}
+        params = model._collect("params")  # the names the optimizer keys its state by
         table = {}
         for (slot, key), dataset in slots.items():
             if key not in params or tuple(params[key].shape) != dataset.shape:

@@ -1,5 +1,6 @@
 """`ModelCheckpoint`: Keras's arguments, file names from the logs, best-only saves."""
 
+import math
 import os
 
 import numpy as np
@@ -101,3 +102,16 @@ def test_integer_save_freq_saves_every_n_batches_across_epochs(tmp_path):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         fw.ModelCheckpoint(**{"filepath": "x.h5", **kwargs})
+
+
+def test_auto_mode_agrees_with_early_stopping():
+    for monitor in ("val_loss", "val_accuracy", "val_auc", "acc"):
+        assert fw.ModelCheckpoint("x.h5", monitor=monitor).mode == fw.EarlyStopping(monitor=monitor).mode
+
+
+def test_a_failed_save_does_not_raise_the_bar(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "missing-folder" / "best.h5", monitor="loss", save_best_only=True)
+    m = model()
+    with pytest.raises(fw.CheckpointError):
+        m.fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
+    assert callback.best == math.inf  # nothing was saved, so any value still counts as an improvement

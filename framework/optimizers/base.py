@@ -63,16 +63,16 @@ class Optimizer:
             raise InvalidArgumentError(f"{name}.set_state: iterations must be a non-negative integer, got {iterations!r}")
         if not isinstance(slots, dict) or not all(isinstance(table, dict) for table in slots.values()):
             raise InvalidArgumentError(f"{name}.set_state: slots must map slot names to {{param name: array}}")
-        for slot, table in slots.items():
-            for key, value in table.items():
-                if np.asarray(value).dtype.kind != "f":
-                    raise InvalidArgumentError(
-                        f"{name}.set_state: {slot}/{key} must be a float array, got dtype {np.asarray(value).dtype}"
-                    )
         backend = get_backend()
-        # Copies: the restored state must not share memory with the caller's arrays.
-        self.state = {slot: {key: backend.asarray(np.array(value)) for key, value in table.items()}
-                      for slot, table in slots.items()}
+        # Host copies (to_numpy takes backend arrays too): the restored state
+        # must not share memory with the caller's arrays.
+        host = {slot: {key: np.array(backend.to_numpy(value)) for key, value in table.items()}
+                for slot, table in slots.items()}
+        for slot, table in host.items():
+            for key, value in table.items():
+                if value.dtype.kind != "f":
+                    raise InvalidArgumentError(f"{name}.set_state: {slot}/{key} must be a float array, got dtype {value.dtype}")
+        self.state = {slot: {key: backend.asarray(value) for key, value in table.items()} for slot, table in host.items()}
         self.iterations = int(iterations)
 
     def get_config(self):

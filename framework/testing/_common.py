@@ -7,7 +7,7 @@ import tempfile
 
 import numpy as np  # comparisons run on the host
 
-from framework import config
+from framework import config, serialization
 from framework.backend import get_backend
 
 
@@ -56,8 +56,9 @@ def json_config(kit, obj):
     with check(kit, "config"):
         try:
             json.dumps(config_)
+            serialization.check_config(config_, f"{type(obj).__name__}.get_config()")
         except (TypeError, ValueError) as exc:
-            fail(kit, "config", f"get_config() must return JSON values (checkpoints store it as JSON): {exc}")
+            fail(kit, "config", f"get_config() must return JSON values, scalars or lists of them (checkpoints store it): {exc}")
         clone = type(obj).from_config(config_)
         if clone.get_config() != config_:
             fail(kit, "config", f"from_config(get_config()) changed the config: {config_!r} -> {clone.get_config()!r}")

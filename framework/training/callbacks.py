@@ -11,6 +11,20 @@ import warnings
 from framework.errors import InvalidArgumentError
 
 
+def monitor_mode(monitor, mode, who):
+    """``"min"`` or ``"max"`` for `monitor`: ``"auto"`` maximises accuracies and AUCs, minimises the rest."""
+    if mode not in ("auto", "min", "max"):
+        raise InvalidArgumentError(f"{who}: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+    if mode == "auto":
+        return "max" if ("acc" in monitor or monitor.endswith("auc") or monitor.startswith("fmeasure")) else "min"
+    return mode
+
+
+def is_better(value, reference, mode, min_delta=0.0):
+    """Whether `value` improves on `reference` by more than `min_delta`, in `mode`."""
+    return value < reference - min_delta if mode == "min" else value > reference + min_delta
+
+
 class Callback:
     """Base class: override any of the hooks. ``self.model`` is the model being trained."""
 
@@ -91,8 +105,7 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise InvalidArgumentError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        self.mode = monitor_mode(monitor, mode, "EarlyStopping")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise InvalidArgumentError(f"EarlyStopping: patience must be a non-negative integer, got patience={patience!r}")
         self.monitor = monitor
@@ -101,15 +114,10 @@ class EarlyStopping(Callback):
         self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
-        if mode == "auto":
-            mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
-        self.mode = mode
         self.stopped_epoch = 0
 
     def _improved(self, value, reference):
-        if self.mode == "min":
-            return value < reference - self.min_delta
-        return value > reference + self.min_delta
+        return is_better(value, reference, self.mode, self.min_delta)
 
     def on_train_begin(self, logs=None):
         self.wait = 0

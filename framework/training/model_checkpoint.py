@@ -8,7 +8,7 @@ import os
 import warnings
 
 from framework.errors import InvalidArgumentError
-from framework.training.callbacks import Callback
+from framework.training.callbacks import Callback, is_better, monitor_mode
 
 
 class ModelCheckpoint(Callback):
@@ -39,8 +39,7 @@ class ModelCheckpoint(Callback):
             raise InvalidArgumentError(f"ModelCheckpoint: filepath must be a str or path, got filepath={filepath!r}")
         if not isinstance(monitor, str):
             raise InvalidArgumentError(f"ModelCheckpoint: monitor must be a logs key such as 'val_loss', got {monitor!r}")
-        if mode not in ("auto", "min", "max"):
-            raise InvalidArgumentError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        self.mode = monitor_mode(monitor, mode, "ModelCheckpoint")
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise InvalidArgumentError(
                 f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer, got save_freq={save_freq!r}"
@@ -50,9 +49,6 @@ class ModelCheckpoint(Callback):
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
-        if mode == "auto":
-            mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
-        self.mode = mode
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
         self.best = self._initial_best()
@@ -65,7 +61,7 @@ class ModelCheckpoint(Callback):
         return math.inf if self.mode == "min" else -math.inf
 
     def _improved(self, value):
-        return value < self.best if self.mode == "min" else value > self.best
+        return is_better(value, self.best, self.mode)
 
     def _path(self, epoch, logs, batch=None):
         fields = {"epoch": epoch + 1, **({} if batch is None else {"batch": batch + 1}), **logs}
@@ -96,9 +92,8 @@ class ModelCheckpoint(Callback):
 
     def _save(self, epoch, logs, batch=None):
         logs = dict(logs or {})
-        path = self._path(epoch, logs, batch)
+        value = logs.get(self.monitor)
         if self.save_best_only:
-            value = logs.get(self.monitor)
             if value is None:
                 warnings.warn(
                     f"ModelCheckpoint: monitor {self.monitor!r} is not in the logs ({', '.join(logs)}); not saving",
@@ -109,12 +104,13 @@ class ModelCheckpoint(Callback):
                 if self.verbose:
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
-            if self.verbose:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {value:.5f}, saving to {path}")
-            self.best = value
-        elif self.verbose:
-            print(f"Epoch {epoch + 1}: saving model to {path}")
+        path = self._path(epoch, logs, batch)
+        if self.verbose:
+            improved = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, " if self.save_best_only else ""
+            print(f"Epoch {epoch + 1}: {improved}saving {'weights' if self.save_weights_only else 'model'} to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        if self.save_best_only:
+            self.best = value  # only once saved: a failed save must not raise the bar

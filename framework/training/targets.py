@@ -3,6 +3,7 @@
 import numpy as np
 
 from framework.config import floatx
+from framework.training.checks import all_finite
 from framework.errors import InvalidArgumentError
 
 
@@ -46,7 +47,7 @@ def _numeric(t, argument):
 
 def _indices(array, n_classes, argument):
     if array.dtype.kind == "f":
-        if not np.isfinite(array).all() or (array != np.floor(array)).any():
+        if not all_finite(array) or (array != np.floor(array)).any():
             bad = array[~np.isfinite(array) | (array != np.floor(array))][0].item()
             raise InvalidArgumentError(f"{argument} must be integral class indices, got the value {bad!r}")
     if array.size and (array.min() < 0 or array.max() >= n_classes):
@@ -63,6 +64,6 @@ def _one_hot(array, n_classes, argument):
             f"{argument} is one-hot of width {array.shape[1]} but the model has {n_classes} outputs (shape {array.shape})"
         )
     array = array.astype(floatx(), copy=False)
-    if not np.isfinite(array).all() or (array < 0).any() or (array > 1).any():
+    if not all_finite(array) or (array < 0).any() or (array > 1).any():
         raise InvalidArgumentError(f"{argument} must hold one-hot (or soft) labels in [0, 1], got values outside it")
     return array
