@@ -357,21 +357,16 @@ def _read_model(reader):
 
 def _read_weights_into(model):
     def read(reader):
-        from framework.backend import get_backend
-
         reader.format_version()
         config = reader.json_attr("model_config")
         if not isinstance(config, dict) or "weights" not in config:
             raise reader.fail("model_config has no 'weights' table")
         manifest = reader.manifest(config["weights"], "model_config.weights")
         datasets = reader.checked_datasets("model_weights", manifest)
-        layers = _match_params(reader, model, manifest, "load_weights")
+        _match_params(reader, model, manifest, "load_weights")  # the file holds exactly the model's weights
         arrays = {key: reader.read(dataset) for key, dataset in datasets.items()}
-        backend = get_backend()
-        # Everything is read and checked; only now does the model change.
-        for (layer, key), array in arrays.items():
-            param = layers[layer].params[key]
-            param[...] = backend.asarray(array, dtype=param.dtype)  # in place: same arrays, same dtype
+        # Everything is read and checked; only now does the model change, in place.
+        model.set_weights([arrays[layer.name, key] for layer in model.layers for key in layer.params])
 
     return read
 
