@@ -60,6 +60,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                        help="the floor has no optimizer step either way: adam shows what its update costs")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -70,11 +72,12 @@ def main():
     model = fw.Sequential(
         [layers.Affine(256), layers.ReLU(), layers.Affine(256), layers.ReLU(), layers.Affine(10), layers.SoftmaxWithLoss()]
     )
-    model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.01))
+    optimizer = fw.optimizers.SGD(learning_rate=0.01) if args.optimizer == "sgd" else fw.optimizers.Adam(1e-3)
+    model.compile(optimizer=optimizer)
     model.fit(x[:1024], t[:1024], epochs=1, verbose=0)  # warm-up: build, first allocations
 
     print(f"BLAS: {blas_info()}")
-    print(f"MLP {'-'.join(map(str, SIZES))}, float32, SGD, {args.samples} samples, median of {args.repeats} alternating runs")
+    print(f"MLP {'-'.join(map(str, SIZES))}, float32, {type(optimizer).__name__}, {args.samples} samples, median of {args.repeats} alternating runs")
     print(f"{'batch':>6} {'floor s':>9} {'ours s':>9} {'ratio':>7}")
     for batch_size in args.batch_sizes:
         floors, ours = [], []

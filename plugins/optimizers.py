@@ -47,6 +47,8 @@ class Adam(Optimizer):
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` (Keras's form).
     """
 
+    FLUSH_EVERY = 16  # steps between flushes of denormal moments (see _flush_denormals)
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
         self.beta_1 = self._hyper(beta_1, "beta_1", low=0.0, high=1.0)
@@ -65,10 +67,23 @@ class Adam(Optimizer):
             m += (1.0 - self.beta_1) * (grad - m)
             v += (1.0 - self.beta_2) * (grad * grad - v)
             param -= lr_t * m / (xp.sqrt(v) + self.epsilon)
+            if t % self.FLUSH_EVERY == 0:
+                _flush_denormals(xp, m)
         self.iterations = t
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+def _flush_denormals(xp, m):
+    """Set to 0 the entries of `m` too small to be normal floats.
+
+    Where a gradient stays 0 (a dead ReLU unit), ``m`` decays by beta_1 each
+    step and spends ~150 steps as a float32 denormal before reaching 0; the
+    CPU computes on denormals ~100x slower, which made whole Adam epochs 75%
+    slower. Their value (< 1.2e-38) changes no update.
+    """
+    m[xp.abs(m) < xp.finfo(m.dtype).tiny] = 0
 
 
 @hookimpl

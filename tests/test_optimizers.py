@@ -83,3 +83,17 @@ def test_config_round_trip():
     for optimizer in (fw.optimizers.SGD(0.3, momentum=0.5, nesterov=True), fw.optimizers.Adam(0.002, beta_2=0.99)):
         clone = type(optimizer).from_config(optimizer.get_config())
         assert clone.get_config() == optimizer.get_config()
+
+
+def test_adam_moments_of_dead_units_do_not_linger_as_denormals(backend):
+    """A gradient that stays 0 makes m decay by beta_1 a step: from step ~810 it is a float32
+    denormal (slow on CPUs), and without flushing it would still be one at step 900."""
+    optimizer = fw.optimizers.Adam()
+    params = {"a/W": backend.asarray(np.ones(4, dtype="float32"))}
+    optimizer.update(params, {"a/W": backend.asarray(np.ones(4, dtype="float32"))})
+    zero = {"a/W": backend.asarray(np.zeros(4, dtype="float32"))}
+    for _ in range(899):
+        optimizer.update(params, zero)
+    assert 0.1 * 0.9**899 < np.finfo(np.float32).tiny  # where the unflushed moment would be
+    m = backend.to_numpy(optimizer.state["m"]["a/W"])
+    assert m.dtype == np.float32 and np.all(m == 0)
