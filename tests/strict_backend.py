@@ -29,6 +29,8 @@ def _unwrap(value, allow_numpy):
         )
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(v, allow_numpy) for v in value)
+    if isinstance(value, dict):  # keyword arguments, e.g. out=
+        return {key: _unwrap(v, allow_numpy) for key, v in value.items()}
     return value
 
 
