@@ -143,7 +143,7 @@ def test_gradient_check_catches_a_wrong_backward(float64):
 def test_gradient_check_of_a_model_points_at_the_broken_layer(float64):
     class BrokenReLU(layers.ReLU):
         def backward(self, dout):
-            return dout * (self.out >= 0)  # lets gradient through dead units
+            return dout  # forgot the mask: lets gradient through dead units
 
     x = rng.standard_normal((6, 4))
     t = rng.integers(0, 3, 6)

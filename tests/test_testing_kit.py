@@ -119,7 +119,7 @@ class AccumulatesGrads(Scale):
 
 class ModifiesDout(layers.ReLU):
     def backward(self, dout):
-        dout *= self.out > 0  # the book's Relu.backward writes into dout
+        dout *= self.mask  # the book's Relu.backward writes into dout
         return dout
 
 

@@ -14,13 +14,13 @@ class ReLU(Layer):
 
     def __init__(self, name=None):
         super().__init__(name=name)
-        self.out = None
+        self.mask = None  # where x > 0
 
     def forward(self, x, training=False):
-        # `maximum` + a multiply in backward is ~10x faster than the book's
-        # boolean-mask assignment, and leaves `x` untouched.
-        self.out = self.xp.maximum(x, 0)
-        return self.out
+        # The book's mask, applied by a multiply rather than by assigning
+        # into a copy: several times faster, and `x` stays untouched.
+        self.mask = x > 0
+        return x * self.mask
 
     def backward(self, dout):
-        return dout * (self.out > 0)
+        return dout * self.mask
