@@ -26,9 +26,6 @@ class CupyBackend(Backend):
             raise BackendError("backend 'cupy' found no CUDA device")
         self.xp = cupy
 
-    def asarray(self, x, dtype=None):
-        return self.xp.asarray(x, dtype=dtype)
-
     def to_numpy(self, x):
         return self.xp.asnumpy(x)
 

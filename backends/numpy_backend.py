@@ -10,9 +10,6 @@ class NumpyBackend(Backend):
     name = "numpy"
     xp = numpy
 
-    def asarray(self, x, dtype=None):
-        return numpy.asarray(x, dtype=dtype)
-
     def to_numpy(self, x):
         return numpy.asarray(x)
 

@@ -36,7 +36,8 @@ def one_of(value, allowed, argument):
     return value
 
 
-def _as_host_array(data, argument):
+def host_array(data, argument):
+    """`data` as a NumPy array of numbers; the error names `argument`."""
     if data is None:
         raise InvalidArgumentError(f"{argument} is required, got None")
     try:
@@ -55,7 +56,7 @@ def features(x, argument="x", feature_shape=None, allow_empty=False):
         feature_shape: the built model's input shape without the batch axis,
             if the model is built.
     """
-    array = _as_host_array(x, argument)
+    array = host_array(x, argument)
     if array.ndim < 2:
         raise InvalidArgumentError(
             f"{argument} must have a batch axis and at least one feature axis (ndim >= 2), got shape {array.shape}"

@@ -3,7 +3,7 @@
 import numpy as np
 
 from framework.config import floatx
-from framework.training.checks import all_finite
+from framework.training.checks import all_finite, host_array
 from framework.errors import InvalidArgumentError
 
 
@@ -32,14 +32,7 @@ def class_labels(t, n_classes, labels="auto", argument="y"):
 
 
 def _numeric(t, argument):
-    if t is None:
-        raise InvalidArgumentError(f"{argument} is required, got None")
-    try:
-        array = np.asarray(t)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"{argument} must be array-like, got {type(t).__name__}: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise InvalidArgumentError(f"{argument} must hold numbers, got dtype {array.dtype}")
+    array = host_array(t, argument)
     if array.ndim not in (1, 2):
         raise InvalidArgumentError(f"{argument} must be 1-d class indices or 2-d one-hot labels, got shape {array.shape}")
     return array
