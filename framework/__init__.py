@@ -12,7 +12,7 @@ Importing this package loads no plugin and no heavy library (CuPy, h5py,
 scikit-learn): plugins load when a name is first looked up.
 """
 
-from framework import callbacks, datasets, errors, layers, metrics, optimizers, registry
+from framework import activations, callbacks, datasets, errors, layers, metrics, optimizers, registry
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Sequential",
     "layers",
+    "activations",
     "optimizers",
     "datasets",
     "callbacks",

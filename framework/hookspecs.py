@@ -56,3 +56,33 @@ def register_datasets(register):
 @hookspec
 def register_checkpoint_formats(register):
     """Register checkpoint formats (savers/loaders of whole models)."""
+
+
+@hookspec
+def register_activations(register):
+    """Register activation layer classes under Keras's lower-case names (``"relu"``, ``"tanh"``).
+
+    ``Dense(64, activation="relu")`` and ``Activation("relu")`` look the name up
+    here; the kind is separate from ``layers``, so ``"relu"`` never clashes
+    with the layer class ``ReLU``.
+    """
+
+
+@hookspec
+def register_regularizers(register):
+    """Register regularizer classes (``L2``, ``L1``, ``L1L2``), used as ``kernel_regularizer=``."""
+
+
+@hookspec
+def register_initializers(register):
+    """Register initializers under Keras's names (``"glorot_uniform"``, ``"he_normal"``, ``"zeros"``)."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register metrics: ``register(fn, name)``, ``fn(y_true, y_pred)`` on host NumPy arrays, or a metric class."""
+
+
+@hookspec
+def register_schedules(register):
+    """Register learning-rate schedule classes (``ExponentialDecay``, ``InverseSqrtDecay``, ...)."""

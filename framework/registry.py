@@ -23,7 +23,10 @@ import pluggy
 from framework import hookspecs
 from framework.errors import PluginError, UnknownNameError
 
-KINDS = ("backends", "layers", "optimizers", "losses", "datasets", "checkpoint_formats")
+KINDS = (
+    "backends", "layers", "optimizers", "losses", "datasets", "checkpoint_formats",
+    "activations", "regularizers", "initializers", "metrics", "schedules",
+)
 ENTRY_POINT_GROUP = "framework"
 OWN_DISTRIBUTION = "dlfs-framework"
 

@@ -2,7 +2,8 @@
 
 A description never names a Python module or function: each class is a name
 in the plugin registry (`framework.registry`), looked up exactly, and its
-config holds only JSON scalars and lists of scalars, passed to
+config holds only JSON scalars, lists of scalars and at most one level of
+nested ``{"class_name", "config"}`` specs of registered objects, passed to
 ``cls.from_config(config)``. Nothing in a description is imported, evaluated
 or unpickled, so a description from an untrusted file can only build objects
 that installed plugins registered.
@@ -21,6 +22,7 @@ from framework.errors import InvalidArgumentError, UnknownNameError
 
 _SCALARS = (type(None), bool, int, float, str)
 _SPEC_KEYS = {"class_name", "package", "version", "config"}
+_NESTED_KEYS = {"class_name", "config"}
 # A distribution name as pip accepts it: only then is "pip install <name>" suggested.
 _PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -31,25 +33,64 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def check_config(config, where):
-    """Raise unless `config` is a dict of string keys to JSON scalars or lists of scalars."""
+def check_config(config, where, nested=True):
+    """Raise unless `config` is a dict of string keys to JSON scalars or lists of scalars.
+
+    With `nested`, a value may also be one nested spec ``{"class_name": ...,
+    "config": {...}}`` naming a registered object (a regularizer, an
+    initializer, a schedule) whose own config is flat: nothing deeper.
+    """
     if not isinstance(config, dict):
         raise InvalidArgumentError(f"{where}: config must be a JSON object, got {type(config).__name__}")
     for key, value in config.items():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"{where}: config keys must be strings, got {_short(key)}")
+        if nested and isinstance(value, dict):
+            _check_nested_spec(value, f"{where}: config value {key!r}")
+            continue
         values = value if isinstance(value, list) else [value]
         for item in values:
             if not isinstance(item, _SCALARS):
                 # A dict here is how Keras configs name modules and functions
                 # ({"module": ..., "class_name": ...}); this format never does.
                 raise InvalidArgumentError(
-                    f"{where}: config value {key!r} must be a JSON scalar or a list of scalars, "
-                    f"got {type(item).__name__} {_short(item)}"
+                    f"{where}: config value {key!r} must be a JSON scalar, a list of scalars or a nested "
+                    f"{{class_name, config}} spec, got {type(item).__name__} {_short(item)}"
                 )
             if isinstance(item, float) and not math.isfinite(item):
                 raise InvalidArgumentError(f"{where}: config value {key!r} must be finite, got {item!r}")
     return config
+
+
+def _check_nested_spec(spec, where):
+    if set(spec) - _NESTED_KEYS or "class_name" not in spec:
+        raise InvalidArgumentError(
+            f"{where}: a nested value must be {{'class_name': ..., 'config': {{...}}}}, got keys {_short(sorted(map(str, spec)))}"
+        )
+    if not isinstance(spec["class_name"], str) or not spec["class_name"]:
+        raise InvalidArgumentError(f"{where}: class_name must be a non-empty string, got {_short(spec['class_name'])}")
+    check_config(spec.get("config", {}), f"{where} ({_short(spec['class_name'])})", nested=False)
+
+
+def nested_spec(kind, obj, where):
+    """``{"class_name", "config"}`` of `obj`, a registered object of `kind`, for a config value.
+
+    The inverse is `from_nested_spec`; the object's own config must be flat.
+    """
+    name = registry.name_of(kind, type(obj))
+    if name is None:
+        raise InvalidArgumentError(
+            f"{where}: {type(obj).__name__} is not a registered {kind[:-1]}; register it in a plugin "
+            f"(hook register_{kind}) so that a config can name it"
+        )
+    config = check_config(obj.get_config(), f"{where} ({name}.get_config())", nested=False)
+    return {"class_name": name, "config": dict(config)}
+
+
+def from_nested_spec(kind, spec, where, base=None):
+    """The object a nested spec names, built through the registry only (see `nested_spec`)."""
+    _check_nested_spec(spec, where)
+    return build(kind, spec, where, base=base)
 
 
 def describe(kind, obj, where):

@@ -6,5 +6,6 @@ from framework.hookspecs import hookimpl
 
 @hookimpl
 def register_layers(register):
-    for cls in (layers.Affine, layers.ReLU, layers.Sigmoid, layers.SoftmaxWithLoss, layers.AddLayer, layers.MulLayer):
+    for cls in (layers.Affine, layers.ReLU, layers.Sigmoid, layers.SoftmaxWithLoss, layers.AddLayer, layers.MulLayer,
+                layers.Linear):
         register(cls)

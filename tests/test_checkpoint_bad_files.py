@@ -182,7 +182,7 @@ def config_value_naming_a_module(good, tmp_path):
     def change(spec):
         spec["config"]["weight_init"] = {"module": "os", "class_name": "system", "config": {}}
 
-    return layer_config(change)(good, tmp_path), "'weight_init' must be a JSON scalar or a list of scalars, got dict"
+    return layer_config(change)(good, tmp_path), "config value 'weight_init': a nested value must be {'class_name': ..., 'config': {...}}, got keys"
 
 
 def config_value_out_of_range(good, tmp_path):

@@ -177,7 +177,7 @@ class IgnoresDout(layers.SoftmaxWithLoss):
         (WrongOutputShape(), r"check_layer: output shape: compute_output_shape\(\(4, 5\)\) = \(4, 5\), but forward returned shape \(4, 1\)"),
         (ForgetsConfig(offset=0.5), r"check_layer: config round trip output: .* different output .* get_config\(\) misses an argument"),
         (NotJsonConfig(init=0.5), r"check_layer: config: get_config\(\) must return JSON values"),
-        (NestedConfig(init=0.5), r"check_layer: config: .*'init' must be a JSON scalar or a list of scalars, got dict"),
+        (NestedConfig(init=0.5), r"check_layer: config: .*'init': a nested value must be \{'class_name': \.\.\., 'config': \{\.\.\.\}\}, got keys \['value'\]"),
         (PromotesToFloat64(), r"check_layer: float32: .*'output': 'float64'"),
         (IgnoresDout(), r"check_layer: backward: backward\(2.0\) is not 2 \* backward\(1.0\)"),
     ],

@@ -6,6 +6,7 @@
 ``Sigmoid``                   ``1 / (1 + exp(-x))``
 ``SoftmaxWithLoss``           softmax + cross-entropy, ends a model
 ``AddLayer``, ``MulLayer``    graph nodes of the book's chapter 5
+``Linear``                    ``x`` (the identity activation)
 ============================  =====================================
 
 Plugin layers are found by name with `framework.layers.get`.
@@ -14,11 +15,12 @@ Plugin layers are found by name with `framework.layers.get`.
 from framework.layers.affine import Affine, Dense
 from framework.layers.base import Layer, LossLayer
 from framework.layers.graph_nodes import AddLayer, MulLayer
+from framework.layers.linear import Linear
 from framework.layers.relu import ReLU
 from framework.layers.sigmoid import Sigmoid
 from framework.layers.softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["Layer", "LossLayer", "Affine", "Dense", "ReLU", "Sigmoid", "SoftmaxWithLoss", "AddLayer", "MulLayer", "get"]
+__all__ = ["Layer", "LossLayer", "Affine", "Dense", "ReLU", "Sigmoid", "SoftmaxWithLoss", "AddLayer", "MulLayer", "Linear", "get"]
 
 
 def get(name):

@@ -10,13 +10,11 @@ import numbers
 import numpy as np  # host-side data only: shuffling, batching, results
 
 from framework import metrics as metrics_module
-from framework import optimizers, random, registry
+from framework import optimizers, registry
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
-from framework.training import checks
-from framework.training.callbacks import Callback, CallbackList, History
-from framework.training.progress import ProgressBar
+from framework.training import checks, loop
 
 
 class Sequential:
@@ -218,36 +216,7 @@ class Sequential:
             f"{layer.name}/{key}": value for layer in self._body for key, value in getattr(layer, attribute).items()
         }
 
-    def _train_step(self, x, t):
-        loss_layer = self._loss_layer
-        scores = self._forward(x, training=True)
-        loss = loss_layer.forward(scores, t)
-        self._backward(loss_layer.backward(1.0))
-        self.optimizer.update(self._collect("params"), self._collect("grads"))
-        return loss, scores
-
-    # -- data ---------------------------------------------------------------
-    def _prepare(self, x, y, x_name="x", y_name="y"):
-        """Checked host arrays: x as floatx (n, ...), y as the loss layer takes it."""
-        if not self._layers:
-            raise InvalidArgumentError("the model has no layers; add some first")
-        x = checks.features(x, x_name, feature_shape=self.input_shape[1:] if self.built else None)
-        output_shape = self.compute_output_shape((None, *x.shape[1:]))
-        y = self._loss_layer.prepare_targets(y, output_shape, argument=y_name)
-        checks.same_length(x, y, x_name, y_name)
-        return x, y
-
-    def _batches(self, n, batch_size, order=None):
-        """Index objects of consecutive batches: slices, or slices of `order`."""
-        for start in range(0, n, batch_size):
-            yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-
-    def _epoch_order(self, epoch, n):
-        # Derived from (seed, epoch) alone, so an epoch's order does not depend
-        # on what ran before it: training can stop and resume exactly.
-        return np.random.default_rng([self.shuffle_seed, epoch]).permutation(n)
-
-    # -- training -----------------------------------------------------------
+    # -- training and inference (the loop lives in framework.training.loop) --
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0):
         """Train for `epochs` epochs; each visits every sample exactly once.
@@ -257,133 +226,24 @@ class Sequential:
         (`validation_data=(x_val, y_val)`, or the last `validation_split` of
         the data, taken before shuffling, as in Keras).
         """
-        self._require_compiled("fit")
-        batch_size = checks.positive_int(batch_size, "batch_size")
-        epochs = checks.non_negative_int(epochs, "epochs")
-        initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
-        verbose = checks.one_of(verbose, (0, 1, 2), "verbose")
-        validation_split = checks.fraction(validation_split, "validation_split")
-        callbacks = _check_callbacks(callbacks)
-        x, y = self._prepare(x, y)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise InvalidArgumentError(
-                    f"validation_data must be a tuple (x_val, y_val), got {type(validation_data).__name__}"
-                )
-            val = self._prepare(*validation_data, "validation_data[0]", "validation_data[1]")
-        elif validation_split > 0:
-            split = int(len(x) * (1.0 - validation_split))
-            if split == 0 or split == len(x):
-                raise InvalidArgumentError(
-                    f"validation_split={validation_split} of {len(x)} samples leaves "
-                    f"{split} for training and {len(x) - split} for validation; both need at least one"
-                )
-            x, y, val = x[:split], y[:split], (x[split:], y[split:])
-        else:
-            val = None
-        self.build((None, *x.shape[1:]))
-        if self.shuffle_seed is None:
-            self.shuffle_seed = random.new_seed()
-
-        backend = get_backend()
-        n = len(x)
-        steps = -(-n // batch_size)
-        self.history = History()
-        extra = [ProgressBar(verbose)] if verbose else []
-        hooks = CallbackList(extra + callbacks + [self.history], self, {"epochs": epochs, "steps": steps, "verbose": verbose})
-        metric_fns = [(name, metrics_module.get(name)) for name in self.metrics]
-        self.stop_training = False
-        hooks.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            hooks.on_epoch_begin(epoch)
-            order = self._epoch_order(epoch, n) if shuffle else None
-            sums = dict.fromkeys(["loss"] + self.metrics, 0.0)
-            seen = 0
-            for step, index in enumerate(self._batches(n, batch_size, order)):
-                hooks.on_train_batch_begin(step)
-                t = backend.asarray(y[index])
-                loss, scores = self._train_step(backend.asarray(x[index]), t)
-                size = len(t)
-                seen += size
-                sums["loss"] += float(loss) * size
-                for name, fn in metric_fns:
-                    sums[name] += fn(scores, t) * size
-                hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
-                if self.stop_training:
-                    break
-            logs = {key: total / seen for key, total in sums.items()}
-            if val is not None:
-                val_logs = self._evaluate_arrays(*val, batch_size)
-                logs.update({f"val_{key}": value for key, value in val_logs.items()})
-            self.epochs_done = epoch + 1  # before the hooks: a checkpoint saved there records this epoch
-            hooks.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        hooks.on_train_end()
-        return self.history
+        return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
-        self._require_compiled("train_on_batch")
-        x, y = self._prepare(x, y)
-        self.build((None, *x.shape[1:]))
-        backend = get_backend()
-        t = backend.asarray(y)
-        loss, scores = self._train_step(backend.asarray(x), t)
-        results = [float(loss)] + [metrics_module.get(name)(scores, t) for name in self.metrics]
-        return results[0] if len(results) == 1 else results
-
-    # -- inference ----------------------------------------------------------
-    def _evaluate_arrays(self, x, y, batch_size):
-        backend = get_backend()
-        loss_layer = self._loss_layer
-        metric_fns = [(name, metrics_module.get(name)) for name in self.metrics]
-        sums = dict.fromkeys(["loss"] + self.metrics, 0.0)
-        for index in self._batches(len(x), batch_size):
-            t = backend.asarray(y[index])
-            scores = self._forward(backend.asarray(x[index]), training=False)
-            sums["loss"] += float(loss_layer.forward(scores, t)) * len(t)
-            for name, fn in metric_fns:
-                sums[name] += fn(scores, t) * len(t)
-        return {key: total / len(x) for key, total in sums.items()}
+        return loop.train_on_batch(self, x, y)
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
         """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`."""
-        self._require_compiled("evaluate")
-        batch_size = checks.positive_int(batch_size, "batch_size")
-        checks.one_of(verbose, (0, 1, 2), "verbose")
-        x, y = self._prepare(x, y)
-        self.build((None, *x.shape[1:]))
-        logs = self._evaluate_arrays(x, y, batch_size)
-        if verbose:
-            from framework.training.progress import format_logs
-
-            print(format_logs(logs))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
 
     def predict(self, x, batch_size=32, verbose=0):
         """Model outputs for `x` as a NumPy array: class probabilities for cross-entropy models.
 
         An empty `x` of shape (0, features) gives shape (0, outputs).
         """
-        batch_size = checks.positive_int(batch_size, "batch_size")
-        if not self._layers:
-            raise InvalidArgumentError("predict: the model has no layers; add some first")
-        x = checks.features(x, "x", feature_shape=self.input_shape[1:] if self.built else None, allow_empty=True)
-        self.build((None, *x.shape[1:]))
-        backend = get_backend()
-        loss_layer = self._loss_layer
-        output_shape = self.compute_output_shape((len(x), *x.shape[1:]))
-        out = np.empty(output_shape, dtype=x.dtype)
-        for index in self._batches(len(x), batch_size):
-            y = self._forward(backend.asarray(x[index]), training=False)
-            if loss_layer is not None:
-                y = loss_layer.predict(y)
-            out[index] = backend.to_numpy(y)
-        return out
+        return loop.predict(self, x, batch_size=batch_size, verbose=verbose)
 
     # -- weights ------------------------------------------------------------
     def get_weights(self):
@@ -491,13 +351,3 @@ class Sequential:
 
         saving.load_weights(self, path)
 
-
-def _check_callbacks(callbacks):
-    if callbacks is None:
-        return []
-    if not isinstance(callbacks, (list, tuple)):
-        raise InvalidArgumentError(f"callbacks must be a list of Callback objects, got {type(callbacks).__name__}")
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise InvalidArgumentError(f"callbacks must hold Callback objects, got {type(callback).__name__}")
-    return list(callbacks)

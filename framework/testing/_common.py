@@ -58,7 +58,7 @@ def json_config(kit, obj):
             json.dumps(config_)
             serialization.check_config(config_, f"{type(obj).__name__}.get_config()")
         except (TypeError, ValueError) as exc:
-            fail(kit, "config", f"get_config() must return JSON values, scalars or lists of them (checkpoints store it): {exc}")
+            fail(kit, "config", f"get_config() must return JSON values: scalars, lists of them or nested {{class_name, config}} specs (checkpoints store it): {exc}")
         clone = type(obj).from_config(config_)
         if clone.get_config() != config_:
             fail(kit, "config", f"from_config(get_config()) changed the config: {config_!r} -> {clone.get_config()!r}")

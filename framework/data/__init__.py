@@ -1,0 +1,9 @@
+"""Where training data comes from: the batches of an epoch, in an order fixed by a seed.
+
+`fit`, `evaluate` and `predict` ask this package for batches and never look
+at the input's type again.
+"""
+
+from framework.data.arrays import batches, epoch_order
+
+__all__ = ["batches", "epoch_order"]
