@@ -14,6 +14,7 @@ import numpy as np  # the comparison runs on the host
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 from framework.layers.base import Layer, LossLayer
+from framework.random import fixed_noise
 
 
 @dataclass
@@ -61,7 +62,7 @@ def relative_error(analytic, numerical):
     return np.abs(analytic - numerical) / np.maximum(np.abs(analytic) + np.abs(numerical), 1e-8)
 
 
-def gradient_check(model_or_layer, x, t=None, epsilon=1e-5, max_elements=None, seed=0):
+def gradient_check(model_or_layer, x, t=None, epsilon=1e-5, max_elements=None, seed=0, training=False):
     """Compare backward with central differences, in float64.
 
     Args:
@@ -74,6 +75,11 @@ def gradient_check(model_or_layer, x, t=None, epsilon=1e-5, max_elements=None, s
         max_elements: check at most this many randomly chosen elements per
             parameter (None: all of them).
         seed: for ``r`` and the chosen elements.
+        training: run forward in training mode (BatchNormalization on the
+            batch's statistics, Dropout dropping). Random layers then draw
+            the same noise on every call (`framework.random.fixed_noise`),
+            so the check sees one fixed function; non-trainable `state`
+            (moving statistics) is restored afterwards.
 
     Returns:
         A `GradientCheckReport`: for layers it also covers the input
@@ -82,14 +88,14 @@ def gradient_check(model_or_layer, x, t=None, epsilon=1e-5, max_elements=None, s
     from framework.models.sequential import Sequential
 
     if isinstance(model_or_layer, Sequential):
-        problem = _ModelProblem(model_or_layer, x, t)
+        problem = _ModelProblem(model_or_layer, x, t, training)
     elif isinstance(model_or_layer, Layer):
-        problem = _LayerProblem(model_or_layer, x, t, seed)
+        problem = _LayerProblem(model_or_layer, x, t, seed, training)
     else:
         raise InvalidArgumentError(f"gradient_check: expected a Sequential or a Layer, got {type(model_or_layer).__name__}")
     backend = get_backend()
     rng = np.random.default_rng(seed)
-    with problem:
+    with problem, fixed_noise():
         analytic = {name: backend.to_numpy(g).reshape(-1) for name, g in problem.analytic().items()}
         parameters = {}
         for name, array in problem.targets().items():
@@ -133,24 +139,29 @@ def _as_float64(x, argument="x"):
 
 
 class _Float64Params:
-    """Swaps the layers' params for float64 copies while checking; restores them after."""
+    """Swaps the layers' params and state for float64 copies while checking; restores them after.
+
+    The state's copies absorb what training-mode forward calls write
+    (moving statistics), so a check leaves the layers as it found them.
+    """
 
     def __init__(self, layers):
         self.layers = layers
 
     def __enter__(self):
-        self.saved = [(layer.params, layer.grads) for layer in self.layers]
+        self.saved = [(layer.params, layer.grads, layer.state) for layer in self.layers]
         for layer in self.layers:
             layer.params = {key: p.astype("float64") for key, p in layer.params.items()}
+            layer.state = {key: s.astype("float64") for key, s in layer.state.items()}
         return self
 
     def __exit__(self, *exc):
-        for layer, (params, grads) in zip(self.layers, self.saved):
-            layer.params, layer.grads = params, grads
+        for layer, (params, grads, state) in zip(self.layers, self.saved):
+            layer.params, layer.grads, layer.state = params, grads, state
 
 
 class _ModelProblem(_Float64Params):
-    def __init__(self, model, x, t):
+    def __init__(self, model, x, t, training):
         loss_layer = model._loss_layer
         if loss_layer is None:
             raise InvalidArgumentError("gradient_check: the model has no loss; compile it with a loss or end it with a loss layer")
@@ -160,11 +171,11 @@ class _ModelProblem(_Float64Params):
         model.build((None, *self.x.shape[1:]))
         output_shape = model.compute_output_shape(self.x.shape)
         self.t = get_backend().asarray(loss_layer.prepare_targets(t, output_shape, argument="t"))
-        self.model, self.loss_layer = model, loss_layer
+        self.model, self.loss_layer, self.training = model, loss_layer, training
         super().__init__(model._body)
 
     def loss(self):
-        return float(self.loss_layer.forward(self.model._forward(self.x), self.t))
+        return float(self.loss_layer.forward(self.model._forward(self.x, training=self.training), self.t))
 
     def analytic(self):
         self.loss()
@@ -176,7 +187,7 @@ class _ModelProblem(_Float64Params):
 
 
 class _LayerProblem(_Float64Params):
-    def __init__(self, layer, x, t, seed):
+    def __init__(self, layer, x, t, seed, training):
         self.multi = layer.n_inputs > 1
         if self.multi:
             if not isinstance(x, (tuple, list)) or len(x) != layer.n_inputs:
@@ -195,6 +206,7 @@ class _LayerProblem(_Float64Params):
             layer.build(self.inputs["input"].shape)
         self.layer = layer
         self.seed = seed
+        self.training = training
         self.r = None
         super().__init__([layer])
 
@@ -211,7 +223,7 @@ class _LayerProblem(_Float64Params):
         xs = list(self.inputs.values())
         if self.is_loss:
             return self.layer.forward(xs[0], self.t)
-        return self.layer.forward(*xs) if self.multi else self.layer.forward(xs[0], training=False)
+        return self.layer.forward(*xs) if self.multi else self.layer.forward(xs[0], training=self.training)
 
     def loss(self):
         out = self._output()

@@ -4,6 +4,8 @@ Random numbers are drawn on the host with NumPy's `Generator` and moved to the
 backend, so a seeded model starts from the same weights on every backend.
 """
 
+import contextlib
+
 import numpy as np
 
 from framework.errors import InvalidArgumentError
@@ -34,3 +36,32 @@ def generator():
 def new_seed():
     """A fresh integer seed drawn from the global generator."""
     return int(_generator.integers(0, 2**63 - 1))
+
+
+_noise_fixed = False  # True inside `fixed_noise()`
+
+
+@contextlib.contextmanager
+def fixed_noise():
+    """Within it, random layers (Dropout) draw the same noise on every training forward call.
+
+    A gradient check calls forward many times and needs one fixed function of
+    the input: with a new dropout mask per call, the central differences would
+    compare different functions. Inside this context a random layer reuses the
+    noise its next ordinary call would draw, and does not advance its stream,
+    so a check leaves a training run's random sequence exactly as it was.
+    `framework.testing.check_layer` and `fw.gradient_check` use it when given
+    ``training=True``; a plugin layer that draws random numbers in training
+    must obey `noise_fixed()` too.
+    """
+    global _noise_fixed
+    previous, _noise_fixed = _noise_fixed, True
+    try:
+        yield
+    finally:
+        _noise_fixed = previous
+
+
+def noise_fixed():
+    """True inside `fixed_noise()`: random layers must not advance their streams."""
+    return _noise_fixed

@@ -1,17 +1,24 @@
 """The ``"hdf5"`` checkpoint format: a model, its weights and its training state in one HDF5 file.
 
-Layout, format_version 1::
+Layout, format_version 2::
 
     /  attrs  format_version     int64
               framework_version  bytes
               model_config       JSON: {"class_name": "Sequential",
                                         "config": Sequential.get_config(),
-                                        "weights": {layer: {param: {"shape": [...], "dtype": "float32"}}}}
+                                        "weights": {layer: {param: {"shape": [...], "dtype": "float32"}}},
+                                        "state": {layer: {key: {"shape", "dtype"}}},
+                                        "random_state": {layer: layer.get_random_state()}}
               training_config    JSON, only if compiled: serialization.training_config(model) plus
                                  "optimizer_state": {slot: {"layer/param": {"shape", "dtype"}}} and
                                  "training_state": {"epochs_done", "steps", "shuffle_seed"}
     /model_weights/<layer>/<param>             one dataset per parameter
+    /model_state/<layer>/<key>                 non-trainable state (moving statistics)
     /optimizer_state/<slot>/<layer>/<param>    the optimizer's per-parameter state
+
+Version 2 added ``state``, ``random_state`` (Dropout's position in its mask
+stream) and ``trainable: false`` in a frozen layer's config; version-1 files,
+which have none of them, still load.
 
 Every dataset is little-endian float, chunked with the fletcher32 checksum
 filter where HDF5 allows it, and carries a ``sha256`` attribute of its bytes.
@@ -35,7 +42,7 @@ from framework import initializers, saving, serialization
 from framework.errors import CheckpointError, FrameworkError, InvalidArgumentError
 from framework.hookspecs import hookimpl
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _DTYPES = {"float16": np.dtype("<f2"), "float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 _MAX_SMALL_ATTR = 1024  # version strings and digests are short
 _MAX_DIM = 2**40
@@ -69,16 +76,23 @@ def _manifest(arrays):
     return {key: {"shape": list(array.shape), "dtype": array.dtype.name} for key, array in arrays.items()}
 
 
-def _weights(model):
-    """``{layer: {param: host array}}`` of the layers that have parameters."""
+def _weights(model, attribute="params"):
+    """``{layer: {param: host array}}`` of the layers that have parameters (or `state`)."""
     if not model.built:
         raise InvalidArgumentError("the model is not built: call build(input_shape) or fit first, so it has weights")
     weights = {}
     for layer in model.layers:
-        if layer.params:
-            params = {_check_name(key, f"layer {layer.name!r}: parameter name"): _host(p) for key, p in layer.params.items()}
+        arrays = getattr(layer, attribute)
+        if arrays:
+            params = {_check_name(key, f"layer {layer.name!r}: {attribute} name"): _host(p) for key, p in arrays.items()}
             weights[_check_name(layer.name, "layer name")] = params
     return weights
+
+
+def _random_state(model):
+    """``{layer: JSON state}`` of the layers with a random stream (Dropout)."""
+    states = {layer.name: layer.get_random_state() for layer in model.layers}
+    return {name: state for name, state in states.items() if state is not None}
 
 
 def _describe(model, weights_only):
@@ -86,11 +100,15 @@ def _describe(model, weights_only):
     from framework import __version__
 
     weights = _weights(model) if (weights_only or model.built) else {}
+    state = _weights(model, "state") if (weights_only or model.built) else {}
     model_config = {"class_name": "Sequential", "config": model.get_config(),
-                    "weights": {layer: _manifest(params) for layer, params in weights.items()}}
+                    "weights": {layer: _manifest(params) for layer, params in weights.items()},
+                    "state": {layer: _manifest(arrays) for layer, arrays in state.items()},
+                    "random_state": _random_state(model)}
     attrs = {"format_version": np.int64(FORMAT_VERSION), "framework_version": np.bytes_(__version__.encode()),
              "model_config": np.bytes_(saving.dumps(model_config))}
     datasets = {("model_weights", layer, key): array for layer, params in weights.items() for key, array in params.items()}
+    datasets.update({("model_state", layer, key): array for layer, arrays in state.items() for key, array in arrays.items()})
     if not weights_only and model.compiled:
         training = serialization.training_config(model)
         state = model.optimizer.get_state()
@@ -284,37 +302,50 @@ def _open(path, read):
         raise saving.error(path, f"the file is damaged ({type(exc).__name__}: {exc})") from exc
 
 
-def _match_params(reader, model, manifest, where):
-    """Check that `model`'s parameters are exactly `manifest`'s, in names and shapes."""
-    layers = {layer.name: layer for layer in model.layers if layer.params}
+def _match_params(reader, model, manifest, where, attribute="params"):
+    """Check that `model`'s parameters (or `state`) are exactly `manifest`'s, in names and shapes."""
+    layers = {layer.name: layer for layer in model.layers if getattr(layer, attribute)}
     missing, extra = sorted(layers.keys() - manifest.keys()), sorted(manifest.keys() - layers.keys())
     if missing or extra:
-        raise reader.fail(f"{where}: layers are matched by name; the model's layers {missing} have no weights "
+        raise reader.fail(f"{where}: layers are matched by name; the model's layers {missing} have no {attribute} "
                           f"in the file, and the file's layers {extra} are not in the model")
     for name, layer in layers.items():
-        if set(layer.params) != set(manifest[name]):
-            raise reader.fail(f"{where}: layer {name!r} has parameters {sorted(layer.params)} in the model "
+        arrays = getattr(layer, attribute)
+        if set(arrays) != set(manifest[name]):
+            raise reader.fail(f"{where}: layer {name!r} has {attribute} {sorted(arrays)} in the model "
                               f"but {sorted(manifest[name])} in the file")
-        for key, param in layer.params.items():
+        for key, param in arrays.items():
             if tuple(param.shape) != manifest[name][key][0]:
                 raise reader.fail(f"{where}: layer {name!r} weight {key!r} has shape {tuple(param.shape)} in the model "
                                   f"but {manifest[name][key][0]} in the file")
     return layers
 
 
+def _state_datasets(reader, config):
+    """The non-trainable state's manifest and checked datasets (none in a version-1 file)."""
+    if "state" not in config:
+        return {}, {}
+    manifest = reader.manifest(config["state"], "model_config.state")
+    return manifest, reader.checked_datasets("model_state", manifest)
+
+
 def _read_model(reader):
     from framework.backend import get_backend
     from framework.models import Sequential
 
-    reader.format_version()
+    version = reader.format_version()
     config = reader.json_attr("model_config")
     training = reader.json_attr("training_config", required=False)
-    if not isinstance(config, dict) or config.get("class_name") != "Sequential" or set(config) != {
-        "class_name", "config", "weights"
-    }:
-        raise reader.fail("model_config must be {'class_name': 'Sequential', 'config': ..., 'weights': ...}")
+    keys = {"class_name", "config", "weights"} | ({"state", "random_state"} if version >= 2 else set())
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential" or set(config) != keys:
+        raise reader.fail(f"model_config of format_version {version} must have exactly the keys {sorted(keys)}, "
+                          "with class_name 'Sequential'")
     manifest = reader.manifest(config["weights"], "model_config.weights")
     weights = reader.checked_datasets("model_weights", manifest)
+    state_manifest, state_datasets = _state_datasets(reader, config)
+    random_states = config.get("random_state", {})
+    if not isinstance(random_states, dict):
+        raise reader.fail(f"model_config.random_state must be an object, got {type(random_states).__name__}")
     if training is not None:
         if not isinstance(training, dict):
             raise reader.fail(f"training_config must be an object, got {type(training).__name__}")
@@ -335,11 +366,20 @@ def _read_model(reader):
     with initializers.uninitialized():  # every weight is read from the file next
         model = Sequential.from_config(config["config"])
     layers = _match_params(reader, model, manifest, "model_config")
+    stateful = _match_params(reader, model, state_manifest, "model_config", "state")
+    by_name = {layer.name: layer for layer in model.layers}
+    for name, random_state in random_states.items():
+        if name not in by_name:
+            raise reader.fail(f"model_config.random_state names the layer {name!r:.80}, which the model does not have")
+        by_name[name].set_random_state(random_state)  # checks it; a bad one raises, as a damaged file
     arrays = {key: reader.read(dataset) for key, dataset in weights.items()}
+    states = {key: reader.read(dataset) for key, dataset in state_datasets.items()}
     backend = get_backend()
     for (layer, key), array in arrays.items():
         # Rebound, not copied into: the saved dtype is kept whatever floatx is now.
         layers[layer].params[key] = backend.asarray(array)
+    for (layer, key), array in states.items():
+        stateful[layer].state[key] = backend.asarray(array)
     if training is not None:
         serialization.compile_from(model, {k: v for k, v in training.items()
                                            if k not in ("optimizer_state", "training_state")})
@@ -363,10 +403,13 @@ def _read_weights_into(model):
             raise reader.fail("model_config has no 'weights' table")
         manifest = reader.manifest(config["weights"], "model_config.weights")
         datasets = reader.checked_datasets("model_weights", manifest)
+        state_manifest, state_datasets = _state_datasets(reader, config)
         _match_params(reader, model, manifest, "load_weights")  # the file holds exactly the model's weights
+        _match_params(reader, model, state_manifest, "load_weights", "state")
         arrays = {key: reader.read(dataset) for key, dataset in datasets.items()}
+        arrays.update({key: reader.read(dataset) for key, dataset in state_datasets.items()})
         # Everything is read and checked; only now does the model change, in place.
-        model.set_weights([arrays[layer.name, key] for layer in model.layers for key in layer.params])
+        model.set_weights([arrays[layer.name, key] for layer in model.layers for key, _ in layer._weight_items()])
 
     return read
 

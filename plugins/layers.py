@@ -9,3 +9,5 @@ def register_layers(register):
     for cls in (layers.Affine, layers.ReLU, layers.Sigmoid, layers.SoftmaxWithLoss, layers.AddLayer, layers.MulLayer,
                 layers.Linear):
         register(cls)
+    register(layers.Dropout)
+    register(layers.BatchNormalization)

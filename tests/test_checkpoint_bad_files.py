@@ -337,8 +337,8 @@ def compressed(good, tmp_path):
 def newer_format_version(good, tmp_path):
     path = copy(good)
     with h5py.File(path, "r+") as file:
-        file.attrs["format_version"] = np.int64(2)
-    return path, r"format_version 2 is newer than this framework reads \(1\)"
+        file.attrs["format_version"] = np.int64(3)
+    return path, r"format_version 3 is newer than this framework reads \(2\)"
 
 
 def format_version_not_an_integer(good, tmp_path):

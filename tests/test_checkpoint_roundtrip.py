@@ -94,7 +94,7 @@ def test_file_layout(tmp_path):
     model = trained()
     model.save(tmp_path / "run.h5")
     with h5py.File(tmp_path / "run.h5", "r") as file:
-        assert file.attrs["format_version"] == 1 and file.attrs["format_version"].dtype.kind == "i"
+        assert file.attrs["format_version"] == 2 and file.attrs["format_version"].dtype.kind == "i"
         assert file.attrs["framework_version"].decode() == fw.__version__
         config = json.loads(file.attrs["model_config"])
         first = config["config"]["layers"][0]

@@ -7,6 +7,8 @@
 ``SoftmaxWithLoss``           softmax + cross-entropy, ends a model
 ``AddLayer``, ``MulLayer``    graph nodes of the book's chapter 5
 ``Linear``                    ``x`` (the identity activation)
+``Dropout``                   inverted dropout, in training only
+``BatchNormalization``        per-feature normalization over the batch
 ============================  =====================================
 
 Plugin layers are found by name with `framework.layers.get`.
@@ -14,6 +16,8 @@ Plugin layers are found by name with `framework.layers.get`.
 
 from framework.layers.affine import Affine, Dense
 from framework.layers.base import Layer, LossLayer
+from framework.layers.batch_normalization import BatchNormalization
+from framework.layers.dropout import Dropout
 from framework.layers.graph_nodes import AddLayer, MulLayer
 from framework.layers.linear import Linear
 from framework.layers.relu import ReLU
@@ -21,6 +25,7 @@ from framework.layers.sigmoid import Sigmoid
 from framework.layers.softmax_with_loss import SoftmaxWithLoss
 
 __all__ = ["Layer", "LossLayer", "Affine", "Dense", "ReLU", "Sigmoid", "SoftmaxWithLoss", "AddLayer", "MulLayer", "Linear", "get"]
+__all__ += ["Dropout", "BatchNormalization"]
 
 
 def get(name):

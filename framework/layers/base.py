@@ -9,11 +9,18 @@ A layer is a node of the computational graph with a hand-written derivative:
 * ``backward(dout)`` takes dL/dout, *overwrites* ``grads`` (same keys as
   ``params``) and returns dL/dx; it never modifies ``dout``.
 
+Non-trainable arrays (BatchNormalization's moving statistics) live in
+``state``: no gradients, never touched by an optimizer, saved beside
+``params``. ``trainable = False`` freezes a layer: the train step hands its
+params to no optimizer from the next step on.
+
 Layers take their array module from the current backend (``self.xp``), so the
 same code runs on NumPy and CuPy.
 """
 
 import re
+
+import numpy as np  # host copies of the weights (get_weights/set_weights)
 
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
@@ -31,6 +38,10 @@ class Layer:
             numbered by the model (``affine``, ``affine_1``, ...).
         params: the trainable arrays, e.g. ``{"W": ..., "b": ...}``.
         grads: dL/d(param) for each key of ``params``, set by ``backward``.
+        state: non-trainable arrays (e.g. moving statistics), updated by the
+            layer itself in ``forward``; no gradients; saved with the weights.
+        trainable: False freezes the layer (Keras's flag): the optimizer
+            leaves its params alone; saved in the model's config.
         built: whether ``build`` has created the parameters.
         needs_input_grad: False lets ``backward`` skip dL/dx (a model sets it
             on its first layer, whose dx nobody reads).
@@ -47,6 +58,8 @@ class Layer:
         self.auto_named = name is None
         self.params = {}
         self.grads = {}
+        self.state = {}
+        self.trainable = True
         self.built = False
         self.input_shape = None
         self.needs_input_grad = True
@@ -79,8 +92,50 @@ class Layer:
         raise NotImplementedError
 
     def count_params(self):
-        """The number of numbers in `params`."""
-        return sum(int(p.size) for p in self.params.values())
+        """The number of numbers in `params` and `state` (Keras counts both)."""
+        return sum(int(p.size) for p in (*self.params.values(), *self.state.values()))
+
+    def get_weights(self):
+        """Copies of the weights as NumPy arrays: `params`, then `state` (Keras's order)."""
+        backend = get_backend()
+        return [np.array(backend.to_numpy(p)) for p in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights):
+        """Set the weights from a list shaped like `get_weights()`; checked whole before any change."""
+        self._assign_weights(self._check_weights(weights, f"{self.name}.set_weights"))
+
+    def _weight_items(self):
+        return [*self.params.items(), *self.state.items()]
+
+    def _check_weights(self, weights, where):
+        """Host arrays from `weights`, checked against this layer's weights in number, shape and dtype kind."""
+        items = self._weight_items()
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(items):
+            count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
+            raise InvalidArgumentError(f"{where}: expected a list of {len(items)} arrays for layer {self.name!r}, got {count}")
+        arrays = []
+        for (key, p), w in zip(items, weights):
+            w = np.asarray(w)
+            if w.shape != tuple(p.shape):
+                raise InvalidArgumentError(f"{where}: {self.name}/{key} has shape {tuple(p.shape)}, got {w.shape}")
+            if w.dtype.kind not in "biuf":
+                raise InvalidArgumentError(f"{where}: {self.name}/{key} must hold numbers, got dtype {w.dtype}")
+            arrays.append(w)
+        return arrays
+
+    def _assign_weights(self, arrays):
+        backend = get_backend()
+        for (_, p), w in zip(self._weight_items(), arrays):
+            p[...] = backend.asarray(w, dtype=p.dtype)  # in place: the optimizer holds no stale copies
+
+    def get_random_state(self):
+        """JSON-safe state of the layer's random stream, saved in checkpoints; None: it draws no random numbers."""
+        return None
+
+    def set_random_state(self, state):
+        """Restore what `get_random_state` returned (a checkpoint calls it)."""
+        if state is not None:
+            raise InvalidArgumentError(f"{self.name}: a {type(self).__name__} has no random state, got {state!r:.80}")
 
     def get_config(self):
         """The constructor's arguments: ``type(layer).from_config(layer.get_config())`` rebuilds it."""
@@ -88,7 +143,14 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        """``cls(**config)``; a ``"trainable"`` entry (written by a model's config) sets the flag."""
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        if not isinstance(trainable, bool):
+            raise InvalidArgumentError(f"{cls.__name__}: trainable must be true or false, got trainable={trainable!r}")
+        layer = cls(**config)
+        layer.trainable = trainable
+        return layer
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

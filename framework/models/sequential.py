@@ -210,10 +210,11 @@ class Sequential:
             dout = layer.backward(dout)
         return dout
 
-    def _collect(self, attribute):
-        """All layers' params (or grads) in one dict keyed "layer/param"."""
+    def _collect(self, attribute, trainable_only=False):
+        """All layers' params (or grads) in one dict keyed "layer/param"; `trainable_only` skips frozen layers."""
         return {
-            f"{layer.name}/{key}": value for layer in self._body for key, value in getattr(layer, attribute).items()
+            f"{layer.name}/{key}": value for layer in self._body if layer.trainable or not trainable_only
+            for key, value in getattr(layer, attribute).items()
         }
 
     # -- training and inference (the loop lives in framework.training.loop) --
@@ -247,27 +248,21 @@ class Sequential:
 
     # -- weights ------------------------------------------------------------
     def get_weights(self):
-        """Copies of all parameters as NumPy arrays, layer by layer (``W`` then ``b``)."""
-        backend = get_backend()
-        return [np.array(backend.to_numpy(p)) for layer in self._layers for p in layer.params.values()]
+        """Copies of all weights as NumPy arrays, layer by layer: each layer's params, then its state (Keras 3's order)."""
+        return [w for layer in self._layers for w in layer.get_weights()]
 
     def set_weights(self, weights):
-        """Set all parameters from a list shaped like `get_weights()`; checked whole before any change."""
-        params = [(layer.name, key, p) for layer in self._layers for key, p in layer.params.items()]
-        if not isinstance(weights, (list, tuple)) or len(weights) != len(params):
+        """Set all weights from a list shaped like `get_weights()`; checked whole before any change."""
+        counts = [len(layer._weight_items()) for layer in self._layers]
+        if not isinstance(weights, (list, tuple)) or len(weights) != sum(counts):
             count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
-            raise InvalidArgumentError(f"set_weights: expected a list of {len(params)} arrays, got {count}")
-        arrays = []
-        for (layer, key, p), w in zip(params, weights):
-            w = np.asarray(w)
-            if w.shape != tuple(p.shape):
-                raise InvalidArgumentError(f"set_weights: {layer}/{key} has shape {tuple(p.shape)}, got {w.shape}")
-            if w.dtype.kind not in "biuf":
-                raise InvalidArgumentError(f"set_weights: {layer}/{key} must hold numbers, got dtype {w.dtype}")
-            arrays.append(w)
-        backend = get_backend()
-        for (_, _, p), w in zip(params, arrays):
-            p[...] = backend.asarray(w, dtype=p.dtype)  # in place: the optimizer holds no stale copies
+            raise InvalidArgumentError(f"set_weights: expected a list of {sum(counts)} arrays, got {count}")
+        checked, start = [], 0
+        for layer, count in zip(self._layers, counts):
+            checked.append(layer._check_weights(list(weights[start:start + count]), "set_weights"))
+            start += count
+        for layer, arrays in zip(self._layers, checked):
+            layer._assign_weights(arrays)
 
     # -- display ------------------------------------------------------------
     def summary(self, print_fn=print):
@@ -284,7 +279,10 @@ class Sequential:
             lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
             if i == 0:
                 lines.append(rule)
-        lines += [rule, f"Total params: {self.count_params():,}"]
+        frozen = sum(layer.count_params() if not layer.trainable else sum(int(s.size) for s in layer.state.values())
+                     for layer in self._layers)
+        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {self.count_params() - frozen:,}",
+                  f"Non-trainable params: {frozen:,}"]
         if not self.built:
             lines.append("(not built yet: call build(input_shape) or fit to create the weights)")
         print_fn("\n".join(lines))
@@ -300,7 +298,8 @@ class Sequential:
         return {
             "name": self.name,
             "input_shape": list(self.input_shape) if self.built else None,
-            "layers": [serialization.describe("layers", layer, f"layer {layer.name!r}") for layer in self._layers],
+            "layers": [_with_trainable(serialization.describe("layers", layer, f"layer {layer.name!r}"), layer)
+                       for layer in self._layers],
         }
 
     @classmethod
@@ -351,3 +350,10 @@ class Sequential:
 
         saving.load_weights(self, path)
 
+
+
+def _with_trainable(spec, layer):
+    """`spec` with ``"trainable": false`` in its config when `layer` is frozen (`Layer.from_config` reads it)."""
+    if not layer.trainable:
+        spec["config"] = {**spec["config"], "trainable": False}
+    return spec

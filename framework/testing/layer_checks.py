@@ -1,16 +1,19 @@
 """`check_layer`: a layer against the layer contract of `framework.layers.base`."""
 
+import contextlib
+
 import numpy as np  # host-side inputs and comparisons only
 
 from framework.backend import get_backend
 from framework.gradient_check import gradient_check
 from framework.layers.base import LossLayer
+from framework.random import fixed_noise
 from framework.testing._common import check, checkpoint_path, fail, floatx, host, json_config, max_difference
 
 KIT = "check_layer"
 
 
-def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, seed=0):
+def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, seed=0, training=False):
     """Check `layer` against the layer contract; raise `AssertionError` naming the first failed check.
 
     The checks, in order: ``config`` (JSON, ``from_config(get_config())``
@@ -41,6 +44,12 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
             away from 0, where ReLU-like layers have theirs.
         tolerance: the largest relative error the gradient check allows.
         seed: for the random inputs, targets and ``dout``.
+        training: run the forward calls in training mode (BatchNormalization
+            on the batch's statistics, Dropout dropping). The whole check
+            then runs inside `framework.random.fixed_noise()`, so a random
+            layer draws one mask for all its forward calls; a random plugin
+            layer must honour `framework.random.noise_fixed()` to pass.
+            The config round trip and save/load compare inference outputs.
 
     Returns:
         The float64 `GradientCheckReport` (``.max_relative_error``,
@@ -67,30 +76,32 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
             t_host = _targets(layer, input_shape, targets, rng)
             t = backend.asarray(t_host)
 
-    def forward(some_layer, arrays):
+    def forward(some_layer, arrays, mode=training):
         device = [backend.asarray(a) for a in arrays]
         if is_loss:
             return some_layer.forward(device[0], t)
-        return some_layer.forward(*device) if n_inputs > 1 else some_layer.forward(device[0], training=False)
+        return some_layer.forward(*device) if n_inputs > 1 else some_layer.forward(device[0], training=mode)
 
     saved_flag = layer.needs_input_grad
     layer.needs_input_grad = True  # the checks need dx, even from a model's first layer
     try:
-        with floatx("float64"):
-            with check(KIT, "build"):
-                if not layer.built:
-                    layer.build(input_shape)
-            out = _check_shapes(layer, xs, input_shape, is_loss, forward)
-            _check_backward(layer, xs, input_shape, out, is_loss, forward, rng)
-            with check(KIT, "gradient"):
-                report = gradient_check(layer, tuple(xs) if n_inputs > 1 else xs[0], t_host, seed=seed)
-            if not report.max_relative_error <= tolerance:
-                fail(KIT, "gradient", f"max relative error {report.max_relative_error:.3e} > tolerance {tolerance:.0e}\n{report}")
-        _check_float32(layer, config, xs, input_shape, is_loss, forward, rng)
-        with floatx("float64"):
-            clone = _check_config_output(layer, config, xs, input_shape, forward)
-            if n_inputs == 1:
-                _check_save_load(clone, xs[0])
+        # One dropout mask (say) for every forward call of the checks: see `fixed_noise`.
+        with fixed_noise() if training else contextlib.nullcontext():
+            with floatx("float64"):
+                with check(KIT, "build"):
+                    if not layer.built:
+                        layer.build(input_shape)
+                out = _check_shapes(layer, xs, input_shape, is_loss, forward)
+                _check_backward(layer, xs, input_shape, out, is_loss, forward, rng)
+                with check(KIT, "gradient"):
+                    report = gradient_check(layer, tuple(xs) if n_inputs > 1 else xs[0], t_host, seed=seed, training=training)
+                if not report.max_relative_error <= tolerance:
+                    fail(KIT, "gradient", f"max relative error {report.max_relative_error:.3e} > tolerance {tolerance:.0e}\n{report}")
+            _check_float32(layer, config, xs, input_shape, is_loss, forward, rng)
+            with floatx("float64"):
+                clone = _check_config_output(layer, config, xs, input_shape, forward)
+                if n_inputs == 1:
+                    _check_save_load(clone, xs[0])
     finally:
         layer.needs_input_grad = saved_flag
     return report
@@ -187,6 +198,7 @@ def _check_float32(layer, config, xs, input_shape, is_loss, forward, rng):
             found[f"dx {i}"] = d.dtype
         found.update({f"params[{k!r}]": p.dtype for k, p in fresh.params.items()})
         found.update({f"grads[{k!r}]": g.dtype for k, g in fresh.grads.items()})
+        found.update({f"state[{k!r}]": s.dtype for k, s in fresh.state.items()})
         wrong = {name: str(dtype) for name, dtype in found.items() if str(dtype) != "float32"}
         if wrong:
             fail(KIT, "float32", f"float32 inputs and weights must give float32 results; got {wrong} "
@@ -203,7 +215,9 @@ def _check_config_output(layer, config, xs, input_shape, forward):
                  f"{ {k: tuple(p.shape) for k, p in layer.params.items()} }")
         for key, param in layer.params.items():
             clone.params[key] = param.copy()  # a fresh layer's arrays, so rebinding is safe here
-        expected, got = host(forward(layer, xs)), host(forward(clone, xs))
+        for key, value in layer.state.items():
+            clone.state[key] = value.copy()
+        expected, got = host(forward(layer, xs, False)), host(forward(clone, xs, False))
         if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):
             fail(KIT, "config round trip output", "a layer rebuilt from get_config() with the same weights computes "
                  f"a different output (max difference {max_difference(got, expected):.3e}): get_config() misses an argument")

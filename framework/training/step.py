@@ -10,5 +10,7 @@ def train_step(model, x, t):
     scores = model._forward(x, training=True)
     loss = loss_layer.forward(scores, t)
     model._backward(loss_layer.backward(1.0))
-    model.optimizer.update(model._collect("params"), model._collect("grads"))
+    # Frozen layers (trainable=False) are left out: the optimizer never sees them,
+    # and its state stays keyed by name for when they are unfrozen.
+    model.optimizer.update(model._collect("params", trainable_only=True), model._collect("grads", trainable_only=True))
     return loss, scores
