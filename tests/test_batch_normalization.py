@@ -170,3 +170,6 @@ def test_a_built_layer_refuses_another_number_of_features():
         layer.compute_output_shape((None, 4))
     with pytest.raises(InvalidArgumentError, match="built for"):
         fw.Sequential([layer]).build((None, 4))
+    with pytest.raises(InvalidArgumentError, match="3 features on axis 1"):
+        layer.forward(np.ones((2, 4), dtype=np.float32), training=True)
+    assert np.array_equal(layer.get_weights()[2], np.zeros(3))  # nothing changed

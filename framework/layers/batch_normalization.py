@@ -116,6 +116,8 @@ class BatchNormalization(Layer):
     def _broadcast(self, x):
         """(shape that puts a (features,) vector on the feature axis, the axes to reduce over)."""
         axis = self._feature_axis(x.shape)
+        if x.shape[axis] != self.state["moving_mean"].shape[0]:
+            self.compute_output_shape(x.shape)  # raises, naming the built number of features
         shape = [1] * x.ndim
         shape[axis] = x.shape[axis]
         return tuple(shape), tuple(i for i in range(x.ndim) if i != axis)

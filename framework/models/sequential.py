@@ -292,7 +292,12 @@ class Sequential:
 
     # -- configuration and checkpoints ---------------------------------------
     def get_config(self):
-        """``{"name", "input_shape", "layers"}``: each layer as its registered class name, package and config."""
+        """``{"name", "input_shape", "layers"}``: each layer as its registered class name, package and config.
+
+        A frozen layer's config also holds ``"trainable": false`` (Keras
+        writes the flag always; here only when it differs from the default,
+        so configs of unfrozen models are as before).
+        """
         from framework import serialization
 
         return {
