@@ -279,10 +279,11 @@ class Sequential:
             lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
             if i == 0:
                 lines.append(rule)
-        frozen = sum(layer.count_params() if not layer.trainable else sum(int(s.size) for s in layer.state.values())
-                     for layer in self._layers)
-        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {self.count_params() - frozen:,}",
-                  f"Non-trainable params: {frozen:,}"]
+        total = self.count_params()
+        # Non-trainable: every layer's state, and the params of frozen layers (as Keras counts).
+        trainable = sum(int(p.size) for layer in self._layers if layer.trainable for p in layer.params.values())
+        lines += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}"]
         if not self.built:
             lines.append("(not built yet: call build(input_shape) or fit to create the weights)")
         print_fn("\n".join(lines))
@@ -354,7 +355,6 @@ class Sequential:
         from framework import saving
 
         saving.load_weights(self, path)
-
 
 
 def _with_trainable(spec, layer):
