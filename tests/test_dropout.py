@@ -128,8 +128,21 @@ def test_same_weights_and_data_but_other_masks_train_differently():
     assert not np.array_equal(a.get_weights()[0], weights[0])
 
 
+def test_the_seed_is_drawn_at_build_time_with_the_weights():
+    """set_seed after making the model but before fit fixes the masks, as it fixes the weights."""
+    def run():
+        model = fw.Sequential([layers.Affine(4), layers.Dropout(0.5)])
+        fw.set_seed(9)
+        model.build((None, 3))
+        return model.layers[1].seed
+
+    assert layers.Dropout(0.5).get_config()["seed"] is None  # not drawn yet
+    assert run() == run()
+
+
 def test_config_records_the_seed_in_use():
     layer = layers.Dropout(0.25)
+    layer.build((None, 10))
     config = layer.get_config()
     assert config == {"name": "dropout", "rate": 0.25, "seed": layer.seed}
     clone = layers.Dropout.from_config(config)

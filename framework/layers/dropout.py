@@ -33,8 +33,9 @@ class Dropout(Layer):
     Args:
         rate: the fraction of units dropped, in [0, 1).
         seed: the stream's seed, a non-negative integer; None draws one from
-            the framework's seeded generator (Keras takes a new random one).
-            The config records the seed in use, so a model rebuilt from it
+            the framework's seeded generator when the layer is built, with
+            the model's weights (Keras takes a new random one). Once built,
+            the config records the seed in use, so a model rebuilt from it
             drops the same units.
 
     Keras's ``noise_shape`` is not supported.
@@ -47,9 +48,14 @@ class Dropout(Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise InvalidArgumentError(f"Dropout: seed must be a non-negative integer or None, got seed={seed!r}")
         self.rate = float(rate)
-        self.seed = random.new_seed() if seed is None else int(seed)
+        self.seed = None if seed is None else int(seed)
         self.calls = 0  # training calls that drew a mask: the position in the stream
         self.mask = None
+
+    def build(self, input_shape):
+        if self.seed is None:
+            self.seed = random.new_seed()  # here, not in __init__: set_seed before fit fixes masks and weights alike
+        super().build(input_shape)
 
     def _draw_mask(self, shape, dtype):
         uniform = np.random.default_rng([self.seed, self.calls]).random(shape, dtype=np.float32)
@@ -60,6 +66,8 @@ class Dropout(Layer):
         return get_backend().asarray((uniform >= self.rate).astype(dtype) * np.asarray(scale, dtype=dtype))
 
     def forward(self, x, training=False):
+        if not self.built:
+            self.build(x.shape)
         if not training or self.rate == 0.0:
             self.mask = None
             return x
