@@ -112,7 +112,9 @@ class Layer:
         items = self._weight_items()
         if not isinstance(weights, (list, tuple)) or len(weights) != len(items):
             count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
-            raise InvalidArgumentError(f"{where}: expected a list of {len(items)} arrays for layer {self.name!r}, got {count}")
+            raise InvalidArgumentError(
+                f"{where}: expected a list of {len(items)} arrays for layer {self.name!r}, got {count}"
+            )
         arrays = []
         for (key, p), w in zip(items, weights):
             w = np.asarray(w)

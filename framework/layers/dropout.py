@@ -85,7 +85,9 @@ class Dropout(Layer):
     def set_random_state(self, state):
         calls = state.get("calls") if isinstance(state, dict) and set(state) == {"calls"} else None
         if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
-            raise InvalidArgumentError(f"{self.name}: random state must be {{'calls': a non-negative integer}}, got {state!r:.80}")
+            raise InvalidArgumentError(
+                f"{self.name}: random state must be {{'calls': a non-negative integer}}, got {state!r:.80}"
+            )
         self.calls = calls
 
     def get_config(self):

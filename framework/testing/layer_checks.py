@@ -94,7 +94,8 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
                 out = _check_shapes(layer, xs, input_shape, is_loss, forward)
                 _check_backward(layer, xs, input_shape, out, is_loss, forward, rng)
                 with check(KIT, "gradient"):
-                    report = gradient_check(layer, tuple(xs) if n_inputs > 1 else xs[0], t_host, seed=seed, training=training)
+                    inputs = tuple(xs) if n_inputs > 1 else xs[0]
+                    report = gradient_check(layer, inputs, t_host, seed=seed, training=training)
                 if not report.max_relative_error <= tolerance:
                     fail(KIT, "gradient", f"max relative error {report.max_relative_error:.3e} > tolerance {tolerance:.0e}\n{report}")
             _check_float32(layer, config, xs, input_shape, is_loss, forward, rng)
