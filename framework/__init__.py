@@ -12,13 +12,14 @@ Importing this package loads no plugin and no heavy library (CuPy, h5py,
 scikit-learn): plugins load when a name is first looked up.
 """
 
-from framework import activations, callbacks, datasets, errors, layers, metrics, optimizers, registry
+from framework import activations, callbacks, datasets, distributed, errors, layers, metrics, optimizers, registry
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
 from framework.errors import (
     BackendError,
     CheckpointError,
+    DistributedError,
     FrameworkError,
     InvalidArgumentError,
     NotCompiledError,
@@ -37,6 +38,7 @@ __all__ = [
     "Sequential",
     "layers",
     "activations",
+    "distributed",
     "optimizers",
     "datasets",
     "callbacks",
@@ -64,4 +66,5 @@ __all__ = [
     "BackendError",
     "PluginError",
     "CheckpointError",
+    "DistributedError",
 ]

@@ -43,3 +43,7 @@ class CheckpointError(FrameworkError, OSError):
     The message names the path and the reason. It derives from `OSError`,
     which is what HDF5 itself raises for unreadable files.
     """
+
+
+class DistributedError(FrameworkError, RuntimeError):
+    """Distributed training cannot start or continue (mpi4py missing, ranks disagree, ...)."""

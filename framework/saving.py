@@ -230,6 +230,10 @@ def _format_for_load(path):
 
 
 def _save(model, path, format, method):
+    from framework import distributed
+
+    if not distributed.is_chief():
+        return  # data-parallel ranks hold identical weights: rank 0 alone writes
     path = _check_path_type(path)
     fmt = _format_for_save(path, format)
     with atomic_write(path) as temporary:

@@ -10,7 +10,7 @@ import numbers
 import numpy as np  # host-side data only: shuffling, batching, results
 
 from framework import metrics as metrics_module
-from framework import optimizers, registry
+from framework import distributed, optimizers, registry
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
@@ -143,6 +143,7 @@ class Sequential:
                 layer.build(layer_input)
             layer_input = layer.compute_output_shape(layer_input)
         self.input_shape = shape
+        distributed.broadcast_weights(self)  # data-parallel ranks start from rank 0's weights
 
     def count_params(self):
         return sum(layer.count_params() for layer in self._layers)

@@ -7,7 +7,7 @@ the data: epochs, batches, callbacks, running metrics. Each step is
 
 import numpy as np  # host-side data only: batching, results
 
-from framework import data
+from framework import data, distributed
 from framework import metrics as metrics_module
 from framework import random
 from framework.backend import get_backend
@@ -37,6 +37,7 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     epochs = checks.non_negative_int(epochs, "epochs")
     initial_epoch = checks.non_negative_int(initial_epoch, "initial_epoch")
     verbose = checks.one_of(verbose, (0, 1, 2), "verbose")
+    verbose = verbose if distributed.is_chief() else 0  # one progress display per job
     validation_split = checks.fraction(validation_split, "validation_split")
     callbacks = _check_callbacks(callbacks)
     x, y = _prepare(model, x, y)
@@ -58,7 +59,7 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
         val = None
     model.build((None, *x.shape[1:]))
     if model.shuffle_seed is None:
-        model.shuffle_seed = random.new_seed()
+        model.shuffle_seed = distributed.broadcast_value(random.new_seed())  # one data order for all ranks
 
     backend = get_backend()
     n = len(x)
@@ -76,13 +77,14 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
         seen = 0
         for step, index in enumerate(data.batches(n, batch_size, order)):
             hooks.on_train_batch_begin(step)
-            t = backend.asarray(y[index])
-            loss, scores = train_step(model, backend.asarray(x[index]), t)
-            size = len(t)
-            seen += size
-            sums["loss"] += float(loss) * size
-            for name, fn in metric_fns:
-                sums[name] += fn(scores, t) * size
+            (x_part, t_part), counts = distributed.local_batch(x[index], y[index])
+            t = backend.asarray(t_part)
+            loss, scores = train_step(model, backend.asarray(x_part), t, counts)
+            size = counts[0]
+            local = [float(loss) * size if size else 0.0] + [fn(scores, t) * size if size else 0.0 for _, fn in metric_fns]
+            for key, value in zip(sums, distributed.reduce_sums(local)):  # the global batch's sums
+                sums[key] += value
+            seen += counts[1]
             hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
             if model.stop_training:
                 break
@@ -116,20 +118,24 @@ def evaluate_arrays(model, x, y, batch_size):
     loss_layer = model._loss_layer
     metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
     sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
+    n = len(x)
+    part = distributed.local_part(n)  # each rank evaluates its share; the sums are added up below
+    x, y = x[part], y[part]
     for index in data.batches(len(x), batch_size):
         t = backend.asarray(y[index])
         scores = model._forward(backend.asarray(x[index]), training=False)
         sums["loss"] += float(loss_layer.forward(scores, t)) * len(t)
         for name, fn in metric_fns:
             sums[name] += fn(scores, t) * len(t)
-    return {key: total / len(x) for key, total in sums.items()}
+    totals = distributed.reduce_sums(list(sums.values()))
+    return {key: total / n for key, total in zip(sums, totals)}
 
 
 def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
     """See `Sequential.evaluate`."""
     model._require_compiled("evaluate")
     batch_size = checks.positive_int(batch_size, "batch_size")
-    checks.one_of(verbose, (0, 1, 2), "verbose")
+    verbose = checks.one_of(verbose, (0, 1, 2), "verbose") if distributed.is_chief() else 0
     x, y = _prepare(model, x, y)
     model.build((None, *x.shape[1:]))
     logs = evaluate_arrays(model, x, y, batch_size)
@@ -152,6 +158,7 @@ def predict(model, x, batch_size=32, verbose=0):
     model.build((None, *x.shape[1:]))
     backend = get_backend()
     loss_layer = model._loss_layer
+    x = x[distributed.local_part(len(x))]  # each rank predicts its share; all get the whole below
     output_shape = model.compute_output_shape((len(x), *x.shape[1:]))
     out = np.empty(output_shape, dtype=x.dtype)
     for index in data.batches(len(x), batch_size):
@@ -159,7 +166,7 @@ def predict(model, x, batch_size=32, verbose=0):
         if loss_layer is not None:
             y = loss_layer.predict(y)
         out[index] = backend.to_numpy(y)
-    return out
+    return distributed.gather(out)
 
 
 def _check_callbacks(callbacks):

@@ -3,14 +3,32 @@
 Put it beside the tutorial's hand-written loop: it is the same five lines.
 """
 
+from framework import distributed
+from framework.backend import get_backend
 
-def train_step(model, x, t):
-    """One optimizer step of `model` on the batch (`x`, `t`), backend arrays; returns (loss, scores)."""
+
+def train_step(model, x, t, counts=None):
+    """One optimizer step of `model` on the batch (`x`, `t`), backend arrays; returns (loss, scores).
+
+    In data-parallel training (`framework.distributed`) `x` and `t` are this
+    rank's shard and `counts` is (shard size, global batch size): the
+    gradients are made the global batch's before the update. A rank whose
+    shard is empty contributes nothing and returns (None, None).
+    """
     loss_layer = model._loss_layer
-    scores = model._forward(x, training=True)
-    loss = loss_layer.forward(scores, t)
-    model._backward(loss_layer.backward(1.0))
     # Frozen layers (trainable=False) are left out: the optimizer never sees them,
     # and its state stays keyed by name for when they are unfrozen.
-    model.optimizer.update(model._collect("params", trainable_only=True), model._collect("grads", trainable_only=True))
+    params = model._collect("params", trainable_only=True)
+    if counts is not None and counts[0] == 0:
+        loss = scores = None
+        xp = get_backend().xp
+        grads = {key: xp.zeros_like(p) for key, p in params.items()}
+    else:
+        scores = model._forward(x, training=True)
+        loss = loss_layer.forward(scores, t)
+        model._backward(loss_layer.backward(1.0))
+        grads = model._collect("grads", trainable_only=True)
+    if counts is not None:
+        distributed.reduce_step(model, grads, counts)
+    model.optimizer.update(params, grads)
     return loss, scores

@@ -1,0 +1,115 @@
+"""Communicators: the collective operations data-parallel training needs, and nothing MPI-specific elsewhere.
+
+`SingleProcess` is the size-1 communicator (every operation is the
+identity); `MPICommunicator` wraps mpi4py's ``COMM_WORLD``. Arrays travel as
+host NumPy buffers (CuPy arrays are copied to the host first; a CuPy/NCCL
+communicator would reduce on the device behind the same methods).
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from framework.errors import DistributedError
+
+# Variables that MPI launchers set in the processes they start.
+_LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
+                       "MPI_LOCALNRANKS", "HYDI_CONTROL_FD")
+
+
+def launched_by_mpi():
+    """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun with PMI)."""
+    return any(name in os.environ for name in _LAUNCHER_VARIABLES)
+
+
+class SingleProcess:
+    """One process: rank 0 of 1; every collective returns its input."""
+
+    rank = 0
+    size = 1
+
+    def allreduce(self, array):
+        return array
+
+    def broadcast(self, array, root=0):
+        return array
+
+    def broadcast_object(self, obj, root=0):
+        return obj
+
+    def allgather(self, array):
+        return array
+
+    def barrier(self):
+        pass
+
+    def abort(self, code=1):
+        raise SystemExit(code)
+
+
+class MPICommunicator:
+    """``MPI.COMM_WORLD`` through mpi4py: sums, broadcasts and gathers of host NumPy arrays."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+
+    @classmethod
+    def create(cls):
+        try:
+            from mpi4py import MPI  # imported on use: most runs are single-process
+        except ImportError as exc:
+            raise DistributedError(
+                "this process was started by an MPI launcher, but mpi4py is not installed: "
+                "pip install 'dlfs-framework[mpi]' (mpi4py and MPICH from PyPI; no system MPI needed)"
+                f" ({exc})"
+            ) from None
+        communicator = cls(MPI.COMM_WORLD)
+        communicator._install_abort_hook()
+        return communicator
+
+    def _install_abort_hook(self):
+        # A rank that dies with an exception would leave the others blocked
+        # in their next collective forever: print the error, then end the job.
+        previous = sys.excepthook
+        comm = self.comm
+
+        def abort_job(kind, value, traceback):
+            previous(kind, value, traceback)
+            sys.stderr.flush()
+            comm.Abort(1)
+
+        sys.excepthook = abort_job
+
+    def allreduce(self, array):
+        """The element-wise sum of `array` over all ranks (a new contiguous NumPy array)."""
+        array = np.ascontiguousarray(array)
+        total = np.empty_like(array)
+        self.comm.Allreduce(array, total)
+        return total
+
+    def broadcast(self, array, root=0):
+        """Rank `root`'s `array` (same shape and dtype on every rank), on every rank, in place."""
+        self.comm.Bcast(array, root=root)
+        return array
+
+    def broadcast_object(self, obj, root=0):
+        """Rank `root`'s small picklable value (a seed, a shape) on every rank."""
+        return self.comm.bcast(obj, root=root)
+
+    def allgather(self, array):
+        """The ranks' arrays (same trailing shape, any length) concatenated in rank order, on every rank."""
+        array = np.ascontiguousarray(array)
+        counts = self.comm.allgather(array.shape[0])
+        row = int(np.prod(array.shape[1:], dtype=np.int64))
+        out = np.empty((sum(counts), *array.shape[1:]), dtype=array.dtype)
+        self.comm.Allgatherv(array, [out, [c * row for c in counts]])
+        return out
+
+    def barrier(self):
+        self.comm.Barrier()
+
+    def abort(self, code=1):
+        self.comm.Abort(code)
