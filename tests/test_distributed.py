@@ -142,3 +142,16 @@ def test_a_failing_rank_ends_the_whole_job_with_its_error(tmp_path):
     assert "rank 1 fails on purpose" in result.stderr
     # The surviving rank would otherwise wait in its allreduce until the timeout.
     assert time.monotonic() - start < 90
+
+
+@needs_mpi
+def test_the_mpi_example_prints_what_one_process_prints(tmp_path):
+    script = Path(__file__).parents[1] / "examples" / "train_digits_mpi.py"
+    args = [sys.executable, str(script), "--epochs", "3"]
+    one = subprocess.run(args, env=env(), capture_output=True, text=True, timeout=120, check=True)
+    two = subprocess.run([MPIEXEC, "-n", "2", *args], env=env(), capture_output=True, text=True, timeout=120, check=True)
+    last = one.stdout.strip().splitlines()[-1]
+    assert last.startswith("test loss") and "test accuracy" in last
+    # Every rank gets the global evaluation, equal to the single process's.
+    assert [line for line in two.stdout.splitlines() if line.startswith("test loss")] == [last, last]
+    assert two.stdout.count("Total params") == 1  # one summary per job

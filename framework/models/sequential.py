@@ -268,6 +268,8 @@ class Sequential:
     # -- display ------------------------------------------------------------
     def summary(self, print_fn=print):
         """Print each layer's name, type, output shape and parameter count, and the totals."""
+        if print_fn is print and not distributed.is_chief():
+            return  # one summary per data-parallel job
         shapes = self._output_shapes(self.input_shape) if self.built else [None] * len(self._layers)
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer, shape in zip(self._layers, shapes):
