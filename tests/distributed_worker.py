@@ -63,6 +63,14 @@ def main():
         m = fw.load_model(os.path.join(args.out, "run-rank0.h5"))
         m.fit(x, y, batch_size=args.batch_size, epochs=2 * args.epochs, initial_epoch=m.epochs_done, verbose=0)
         np.savez(os.path.join(args.out, f"resumed-rank-{rank}.npz"), *m.get_weights())
+    elif args.mode == "batchnorm":  # per-shard statistics; moving statistics averaged over the ranks
+        m = fw.Sequential([layers.Affine(8), layers.BatchNormalization(), layers.ReLU(), layers.Dropout(0.3),
+                           layers.Affine(3), layers.SoftmaxWithLoss()])
+        m.compile(optimizer="adam")
+        m.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
+        bn = m.layers[1]
+        np.savez(os.path.join(args.out, f"bn-rank-{rank}.npz"), *m.get_weights(),
+                 moving_mean=fw.get_backend().to_numpy(bn.state["moving_mean"]))
     elif args.mode == "crash":
         m = model()
         if rank == fw.distributed.size() - 1:

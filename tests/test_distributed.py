@@ -155,3 +155,14 @@ def test_the_mpi_example_prints_what_one_process_prints(tmp_path):
     # Every rank gets the global evaluation, equal to the single process's.
     assert [line for line in two.stdout.splitlines() if line.startswith("test loss")] == [last, last]
     assert two.stdout.count("Total params") == 1  # one summary per job
+
+
+@needs_mpi
+def test_batchnorm_moving_statistics_stay_identical_on_every_rank(tmp_path):
+    run("batchnorm", tmp_path, 3)  # 53 samples at batch 7: uneven shards, an empty one at the end
+    ranks = [arrays(tmp_path / f"bn-rank-{rank}.npz") for rank in range(3)]
+    for other in ranks[1:]:
+        for key in ranks[0]:
+            np.testing.assert_array_equal(other[key], ranks[0][key], err_msg=key)
+    # The moving statistics did move (they start at 0 and 1).
+    assert np.abs(ranks[0]["moving_mean"]).max() > 1e-3
