@@ -17,10 +17,11 @@ class ReLU(Layer):
         self.mask = None  # where x > 0
 
     def forward(self, x, training=False):
-        # The book's mask, applied by a multiply rather than by assigning
-        # into a copy: several times faster, and `x` stays untouched.
+        # maximum, not the book's x * mask: that gives -0.0 for negative x
+        # and NaN for -inf (-inf * 0); maximum gives exactly +0.0 there, keeps
+        # +inf, and still passes NaN on, so a diverging run shows.
         self.mask = x > 0
-        return x * self.mask
+        return self.xp.maximum(x, 0.0)
 
     def backward(self, dout):
         return dout * self.mask
