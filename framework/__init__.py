@@ -12,7 +12,8 @@ Importing this package loads no plugin and no heavy library (CuPy, h5py,
 scikit-learn): plugins load when a name is first looked up.
 """
 
-from framework import activations, callbacks, datasets, distributed, errors, layers, metrics, optimizers, registry
+from framework import activations, callbacks, datasets, distributed, errors, initializers, layers, metrics, optimizers
+from framework import registry, regularizers
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
@@ -39,6 +40,8 @@ __all__ = [
     "layers",
     "activations",
     "distributed",
+    "initializers",
+    "regularizers",
     "optimizers",
     "datasets",
     "callbacks",

@@ -8,19 +8,23 @@ clash.
 """
 
 from framework import registry
-from framework.errors import InvalidArgumentError
+from framework.errors import InvalidArgumentError, UnknownNameError
 
 
-def get(identifier):
+def get(identifier, argument="activation"):
     """A new activation layer for `identifier`: a registered name, or None for none.
 
-    Returns None for None (no activation); raises `UnknownNameError` listing
-    the known names for an unknown one.
+    Returns None for None (no activation); raises `UnknownNameError` naming
+    `argument` and listing the known names for an unknown one.
     """
     if identifier is None:
         return None
     if not isinstance(identifier, str):
-        raise InvalidArgumentError(f"activation must be a name such as 'relu' or None, got {identifier!r}")
+        raise InvalidArgumentError(f"{argument} must be a name such as 'relu' or None, got {argument}={identifier!r}")
+    if identifier not in registry.names("activations"):
+        raise UnknownNameError(
+            f"{argument}: unknown activation {identifier!r}; known: {', '.join(names())}"
+        )
     return registry.get("activations", identifier, what="activation").obj()
 
 

@@ -175,7 +175,8 @@ class _ModelProblem(_Float64Params):
         super().__init__(model._body)
 
     def loss(self):
-        return float(self.loss_layer.forward(self.model._forward(self.x, training=self.training), self.t))
+        penalty = sum(float(layer.regularization_loss()) for layer in self.model._body)
+        return float(self.loss_layer.forward(self.model._forward(self.x, training=self.training), self.t)) + penalty
 
     def analytic(self):
         self.loss()
@@ -229,10 +230,11 @@ class _LayerProblem(_Float64Params):
         out = self._output()
         if self.is_loss:
             return float(out)
+        penalty = float(self.layer.regularization_loss())  # regularizers add their gradient in backward
         if self.r is None:  # L = sum(out * r): a loss whose dL/dout is r
             r = np.random.default_rng(self.seed).standard_normal(tuple(out.shape))
             self.r = get_backend().asarray(r)
-        return float((out * self.r).sum())
+        return float((out * self.r).sum()) + penalty
 
     def analytic(self):
         self.loss()

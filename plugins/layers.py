@@ -11,3 +11,7 @@ def register_layers(register):
         register(cls)
     register(layers.Dropout)
     register(layers.BatchNormalization)
+    for cls in (layers.Tanh, layers.LeakyReLU, layers.ELU, layers.Softmax, layers.Activation,
+                layers.IdentityWithLoss, layers.IdentityWithAbsoluteLoss, layers.SigmoidWithLoss,
+                layers.MulticlassHingeLoss):
+        register(cls)

@@ -94,7 +94,7 @@ def test_before_compile(method):
     [
         (dict(optimizer="adamw"), r"unknown optimizer 'adamw'; known: Adam, (\w+, )*SGD"),
         (dict(optimizer=42), r"optimizer must be an Optimizer or a name"),
-        (dict(loss="mse"), r"unknown loss 'mse'; known: categorical_crossentropy, sparse_categorical_crossentropy"),
+        (dict(loss="huber"), r"unknown loss 'huber'; known: binary_crossentropy, (\w+, )*sparse_categorical_crossentropy"),
         (dict(metrics=["f1"]), r"unknown metric 'f1'; known: acc, accuracy"),
         (dict(metrics="accuracy"), r"metrics must be a list"),
     ],

@@ -99,7 +99,9 @@ def test_file_layout(tmp_path):
         config = json.loads(file.attrs["model_config"])
         first = config["config"]["layers"][0]
         assert first["class_name"] == "Affine" and first["package"] == "dlfs-framework"
-        assert first["config"] == {"name": "affine", "units": 8, "use_bias": True, "weight_init": "glorot_uniform"}
+        assert first["config"] == {"name": "affine", "units": 8, "activation": None, "use_bias": True,
+                                   "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
+                                   "kernel_regularizer": None, "bias_regularizer": None}
         assert config["weights"]["affine"]["W"] == {"shape": [6, 8], "dtype": "float32"}
         training = json.loads(file.attrs["training_config"])
         assert training["training_state"] == {"epochs_done": 2, "steps": 6, "shuffle_seed": model.shuffle_seed}

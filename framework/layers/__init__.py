@@ -9,6 +9,12 @@
 ``Linear``                    ``x`` (the identity activation)
 ``Dropout``                   inverted dropout, in training only
 ``BatchNormalization``        per-feature normalization over the batch
+``Tanh``, ``LeakyReLU``,      activations (``Activation(name)`` for
+``ELU``, ``Softmax``          any registered activation name)
+``IdentityWithLoss``          mean squared error ("mse")
+``IdentityWithAbsoluteLoss``  mean absolute error ("mae")
+``SigmoidWithLoss``           sigmoid + binary cross-entropy
+``MulticlassHingeLoss``       the multiclass SVM loss
 ============================  =====================================
 
 Plugin layers are found by name with `framework.layers.get`.
@@ -23,9 +29,20 @@ from framework.layers.linear import Linear
 from framework.layers.relu import ReLU
 from framework.layers.sigmoid import Sigmoid
 from framework.layers.softmax_with_loss import SoftmaxWithLoss
+from framework.layers.tanh import Tanh
+from framework.layers.leaky_relu import LeakyReLU
+from framework.layers.elu import ELU
+from framework.layers.softmax import Softmax
+from framework.layers.activation import Activation
+from framework.layers.identity_with_loss import IdentityWithLoss
+from framework.layers.identity_with_absolute_loss import IdentityWithAbsoluteLoss
+from framework.layers.sigmoid_with_loss import SigmoidWithLoss
+from framework.layers.multiclass_hinge_loss import MulticlassHingeLoss
 
 __all__ = ["Layer", "LossLayer", "Affine", "Dense", "ReLU", "Sigmoid", "SoftmaxWithLoss", "AddLayer", "MulLayer", "Linear", "get"]
 __all__ += ["Dropout", "BatchNormalization"]
+__all__ += ["Tanh", "LeakyReLU", "ELU", "Softmax", "Activation", "IdentityWithLoss", "IdentityWithAbsoluteLoss",
+            "SigmoidWithLoss", "MulticlassHingeLoss"]
 
 
 def get(name):

@@ -91,6 +91,10 @@ class Layer:
         """dL/dx from dL/dout (shaped like the output); overwrites `grads`, never modifies `dout`."""
         raise NotImplementedError
 
+    def regularization_loss(self):
+        """The penalty this layer's regularizers add to the loss (0.0 when it has none)."""
+        return 0.0
+
     def count_params(self):
         """The number of numbers in `params` and `state` (Keras counts both)."""
         return sum(int(p.size) for p in (*self.params.values(), *self.state.values()))

@@ -65,9 +65,17 @@ class SoftmaxWithLoss(LossLayer):
         return exp / exp.sum(axis=1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
+        if input_shape[-1] == 1:
+            # Softmax over one unit is always 1: the loss would be 0 and nothing would train.
+            raise InvalidArgumentError(
+                f"{self.name}: softmax cross-entropy needs at least 2 output units, got input_shape="
+                f"{tuple(input_shape)}; for a yes/no target use one output with loss='binary_crossentropy' "
+                "(or end the model with SigmoidWithLoss)"
+            )
         return tuple(input_shape)
 
     def prepare_targets(self, t, output_shape, argument="y"):
+        self.compute_output_shape(output_shape)
         return targets.class_labels(t, n_classes=output_shape[-1], labels=self.labels, argument=argument)
 
     def get_config(self):

@@ -14,6 +14,7 @@ from framework import distributed, optimizers, registry
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
+from framework.models import fusion
 from framework.training import checks, loop
 
 
@@ -34,6 +35,7 @@ class Sequential:
         self.loss = None  # the name or layer given to compile
         self.metrics = []  # metric names, as given to compile
         self._compiled_loss_layer = None
+        self._fused_layer = None  # a trailing activation layer compile fused into the loss (see fusion)
         self.stop_training = False
         self.history = None
         self.shuffle_seed = None  # drawn at the first fit; orders every epoch's data
@@ -90,9 +92,10 @@ class Sequential:
     @property
     def _body(self):
         """The layers before the loss layer."""
-        if self._layers and isinstance(self._layers[-1], LossLayer):
-            return self._layers[:-1]
-        return self._layers
+        body = self._layers[:-1] if self._layers and isinstance(self._layers[-1], LossLayer) else self._layers
+        if self._fused_layer is not None and body and body[-1] is self._fused_layer:
+            return body[:-1]  # the loss layer takes this activation's input
+        return body
 
     @property
     def _loss_layer(self):
@@ -137,6 +140,8 @@ class Sequential:
                     f"build: layer {layer.name!r} was built for inputs {layer.input_shape}, but receives {layer_input}"
                 )
             layer_input = layer.compute_output_shape(layer_input)
+        if self._compiled_loss_layer is not None:
+            self._compiled_loss_layer.compute_output_shape(layer_input)  # e.g. a softmax over one unit
         layer_input = shape
         for layer in self._layers:
             if not layer.built:
@@ -187,6 +192,16 @@ class Sequential:
             raise InvalidArgumentError(f"compile: metrics must be a list of names such as ['accuracy'], got {metrics!r}")
         for name in metrics:
             metrics_module.get(name)
+        if self.built and loss_layer is not None:  # it checks the outputs it gets: a softmax over one unit is refused
+            loss_layer.compute_output_shape(self._output_shapes(self.input_shape)[-1])
+        body = self._layers[:-1] if ends_with_loss else self._layers
+        fused, how = fusion.fusable(body, loss)
+        for layer in body:
+            if getattr(layer, "activation_fused", False):
+                layer.activation_fused = False  # undo an earlier compile's fusion
+        if how == "inside":
+            fused.activation_fused = True
+        self._fused_layer = fused if how == "layer" else None
         self.optimizer = optimizer
         self.loss = loss
         self._compiled_loss_layer = loss_layer
@@ -274,7 +289,8 @@ class Sequential:
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer, shape in zip(self._layers, shapes):
             shown = "?" if shape is None else ("()" if isinstance(layer, LossLayer) else str(shape))
-            rows.append((f"{layer.name} ({type(layer).__name__})", shown, f"{layer.count_params():,}"))
+            kind = getattr(layer, "type_label", type(layer).__name__)  # e.g. "Affine(relu)"
+            rows.append((f"{layer.name} ({kind})", shown, f"{layer.count_params():,}"))
         widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
         rule = "-" * sum(widths)
         lines = [f'Model: "{self.name}"', rule]

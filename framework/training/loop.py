@@ -15,7 +15,7 @@ from framework.errors import InvalidArgumentError
 from framework.training import checks
 from framework.training.callbacks import Callback, CallbackList, History
 from framework.training.progress import ProgressBar
-from framework.training.step import train_step
+from framework.training.step import regularization_loss, train_step
 
 
 def _prepare(model, x, y, x_name="x", y_name="y"):
@@ -121,10 +121,11 @@ def evaluate_arrays(model, x, y, batch_size):
     n = len(x)
     part = distributed.local_part(n)  # each rank evaluates its share; the sums are added up below
     x, y = x[part], y[part]
+    penalty = float(regularization_loss(model))  # the weights do not change here; Keras adds it to evaluate's loss too
     for index in data.batches(len(x), batch_size):
         t = backend.asarray(y[index])
         scores = model._forward(backend.asarray(x[index]), training=False)
-        sums["loss"] += float(loss_layer.forward(scores, t)) * len(t)
+        sums["loss"] += (float(loss_layer.forward(scores, t)) + penalty) * len(t)
         for name, fn in metric_fns:
             sums[name] += fn(scores, t) * len(t)
     totals = distributed.reduce_sums(list(sums.values()))

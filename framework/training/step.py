@@ -7,6 +7,14 @@ from framework import distributed
 from framework.backend import get_backend
 
 
+def regularization_loss(model):
+    """The sum of the layers' regularization penalties, part of the reported loss as in Keras."""
+    total = 0.0
+    for layer in model._body:
+        total = total + layer.regularization_loss()
+    return total
+
+
 def train_step(model, x, t, counts=None):
     """One optimizer step of `model` on the batch (`x`, `t`), backend arrays; returns (loss, scores).
 
@@ -25,7 +33,7 @@ def train_step(model, x, t, counts=None):
         grads = {key: xp.zeros_like(p) for key, p in params.items()}
     else:
         scores = model._forward(x, training=True)
-        loss = loss_layer.forward(scores, t)
+        loss = loss_layer.forward(scores, t) + regularization_loss(model)
         model._backward(loss_layer.backward(1.0))
         grads = model._collect("grads", trainable_only=True)
     if counts is not None:

@@ -60,3 +60,38 @@ def _one_hot(array, n_classes, argument):
     if not all_finite(array) or (array < 0).any() or (array > 1).any():
         raise InvalidArgumentError(f"{argument} must hold one-hot (or soft) labels in [0, 1], got values outside it")
     return array
+
+
+def _like_output(t, output_shape, argument):
+    """Host float targets shaped like the model's output: (n,) is taken as (n, 1) for one output, never broadcast."""
+    array = host_array(t, argument)
+    if array.dtype.kind not in "biuf":
+        raise InvalidArgumentError(f"{argument} must hold numbers, got dtype {array.dtype}")
+    features = tuple(output_shape[1:])
+    if array.ndim == 1 and features == (1,):
+        array = array.reshape(-1, 1)
+    if tuple(array.shape[1:]) != features:
+        raise InvalidArgumentError(
+            f"{argument} must have shape (n, {', '.join(map(str, features))}) like the model's outputs "
+            f"{tuple(output_shape)}, got shape {array.shape}"
+        )
+    array = array.astype(floatx(), copy=False)
+    if not all_finite(array):
+        raise InvalidArgumentError(f"{argument} must be finite, got NaN or infinity")
+    return array
+
+
+def regression_targets(t, output_shape, argument="y"):
+    """Float targets of the model's output shape, for "mse" and "mae"."""
+    return _like_output(t, output_shape, argument)
+
+
+def binary_labels(t, output_shape, argument="y"):
+    """Float labels in [0, 1] (soft labels allowed, as in Keras) shaped like the outputs, for binary cross-entropy."""
+    array = _like_output(t, output_shape, argument)
+    if array.size and ((array < 0).any() or (array > 1).any()):
+        bad = array[(array < 0) | (array > 1)][0].item()
+        raise InvalidArgumentError(
+            f"{argument} must hold binary labels in [0, 1] for binary cross-entropy, got the label {bad!r}"
+        )
+    return array
