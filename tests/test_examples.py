@@ -15,3 +15,22 @@ def test_train_digits_reaches_95_percent():
     assert accuracy >= 0.95, result.stdout[-2000:]
     assert "Total params" in result.stdout  # the summary
     assert "Epoch 1/40" in result.stdout + result.stderr  # the progress bar
+
+
+def _last_line(script):
+    path = EXAMPLE.parent / script
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_regression_mlp_matches_linear_regression():
+    match = re.fullmatch(r"test R2 (-?\d\.\d+) \(LinearRegression (-?\d\.\d+)\)", _last_line("regression.py"))
+    assert match, "last line must be 'test R2 <mlp> (LinearRegression <lr>)'"
+    mlp, linear = float(match.group(1)), float(match.group(2))
+    assert linear > 0.3 and mlp >= linear - 0.02
+
+
+def test_binary_moons_reaches_95_percent():
+    match = re.fullmatch(r"test accuracy (\d\.\d+)", _last_line("binary_moons.py"))
+    assert match and float(match.group(1)) >= 0.95
