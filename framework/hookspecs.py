@@ -75,7 +75,11 @@ def register_regularizers(register):
 
 @hookspec
 def register_initializers(register):
-    """Register initializers under Keras's names (``"glorot_uniform"``, ``"he_normal"``, ``"zeros"``)."""
+    """Register `Initializer` subclasses under Keras's names (``"glorot_uniform"``, ``"he_normal"``, ``"zeros"``).
+
+    Register each class under its class name first: a layer's config names
+    an initializer object by the first name its class is registered under.
+    """
 
 
 @hookspec

@@ -196,3 +196,24 @@ def test_a_softmax_over_one_output_unit_is_refused(make):
     with pytest.raises(InvalidArgumentError, match="binary_crossentropy"):  # built: refused at compile
         built.compile(loss="categorical_crossentropy")
     assert not built.compiled
+
+
+def test_adding_a_layer_after_a_fused_one_gives_its_activation_back():
+    model = fw.Sequential([layers.Dense(2, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy")
+    model.add(layers.Dense(1))
+    model.build((None, 3))
+    x = rng.standard_normal((4, 3)).astype("float32")
+    W, b, W2, b2 = model.get_weights()
+    hidden = 1 / (1 + np.exp(-(x @ W + b)))
+    np.testing.assert_allclose(model.predict(x), 1 / (1 + np.exp(-(hidden @ W2 + b2))), rtol=1e-5)
+
+
+def test_fused_model_compiled_before_it_is_built_trains_from_unbuilt():
+    x = rng.standard_normal((32, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    fw.set_seed(0)
+    model = fw.Sequential([layers.Dense(8, activation="tanh"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(x, y, epochs=5, verbose=0)  # built here, from (n,) labels and one output
+    assert model.predict(x).shape == (32, 1) and history.history["loss"][-1] < history.history["loss"][0]

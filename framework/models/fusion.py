@@ -31,6 +31,22 @@ def _activation_name(layer):
     return registry.name_of("activations", type(layer))
 
 
+def apply(model, body, loss):
+    """Fuse the end of `body` (the model's layers before its loss) with the named `loss`, undoing any earlier fusion."""
+    undo(model)
+    layer, how = fusable(body, loss)
+    if how == "inside":
+        layer.activation_fused = True
+    model._fused_layer = layer
+
+
+def undo(model):
+    """Give the fused activation back to the model's output (a layer added after it, or a new compile)."""
+    layer, model._fused_layer = model._fused_layer, None
+    if layer is not None and hasattr(layer, "activation_fused"):
+        layer.activation_fused = False
+
+
 def fusable(body, loss):
     """``(layer, how)`` that `compile` fuses with the named `loss`, or ``(None, None)``.
 

@@ -35,7 +35,7 @@ class Sequential:
         self.loss = None  # the name or layer given to compile
         self.metrics = []  # metric names, as given to compile
         self._compiled_loss_layer = None
-        self._fused_layer = None  # a trailing activation layer compile fused into the loss (see fusion)
+        self._fused_layer = None  # the trailing layer whose activation compile fused into the loss (see fusion)
         self.stop_training = False
         self.history = None
         self.shuffle_seed = None  # drawn at the first fit; orders every epoch's data
@@ -87,14 +87,15 @@ class Sequential:
                 layer.build(layer_input)
         layer.name = name
         layer.needs_input_grad = bool(self._layers)  # nobody reads the first layer's dx
+        fusion.undo(self)  # the fused activation is no longer the last layer
         self._layers.append(layer)
 
     @property
     def _body(self):
         """The layers before the loss layer."""
         body = self._layers[:-1] if self._layers and isinstance(self._layers[-1], LossLayer) else self._layers
-        if self._fused_layer is not None and body and body[-1] is self._fused_layer:
-            return body[:-1]  # the loss layer takes this activation's input
+        if body and body[-1] is self._fused_layer and not hasattr(self._fused_layer, "activation_fused"):
+            return body[:-1]  # a fused activation layer: the loss layer takes its input
         return body
 
     @property
@@ -194,14 +195,7 @@ class Sequential:
             metrics_module.get(name)
         if self.built and loss_layer is not None:  # it checks the outputs it gets: a softmax over one unit is refused
             loss_layer.compute_output_shape(self._output_shapes(self.input_shape)[-1])
-        body = self._layers[:-1] if ends_with_loss else self._layers
-        fused, how = fusion.fusable(body, loss)
-        for layer in body:
-            if getattr(layer, "activation_fused", False):
-                layer.activation_fused = False  # undo an earlier compile's fusion
-        if how == "inside":
-            fused.activation_fused = True
-        self._fused_layer = fused if how == "layer" else None
+        fusion.apply(self, self._layers[:-1] if ends_with_loss else self._layers, loss)
         self.optimizer = optimizer
         self.loss = loss
         self._compiled_loss_layer = loss_layer
