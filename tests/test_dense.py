@@ -177,3 +177,14 @@ def test_regularizer_names_and_specs():
     reg = regularizers.get({"class_name": "L1", "config": {"l1": 0.3}})
     assert isinstance(reg, regularizers.L1) and reg.l1 == 0.3
     assert regularizers.get(None) is None
+
+
+def test_a_frozen_layers_penalty_is_left_out_of_the_loss_as_in_keras():
+    x, y = np.ones((4, 3), dtype="float32"), np.array([0, 1, 0, 1])
+    model = fw.Sequential([layers.Dense(4, kernel_regularizer=regularizers.L2(10.0)), layers.Dense(2)])
+    model.compile(loss="sparse_categorical_crossentropy")
+    with_penalty = model.evaluate(x, y)
+    model.layers[0].trainable = False
+    without = model.evaluate(x, y)
+    W = model.get_weights()[0].astype(np.float64)
+    assert with_penalty - without == pytest.approx(10.0 * (W ** 2).sum(), rel=1e-5)

@@ -8,10 +8,14 @@ from framework.backend import get_backend
 
 
 def regularization_loss(model):
-    """The sum of the layers' regularization penalties, part of the reported loss as in Keras."""
+    """The sum of the layers' regularization penalties, part of the reported loss as in Keras.
+
+    Frozen layers are left out: Keras 3 counts the regularizers of trainable weights only.
+    """
     total = 0.0
     for layer in model._body:
-        total = total + layer.regularization_loss()
+        if layer.trainable:
+            total = total + layer.regularization_loss()
     return total
 
 
