@@ -13,7 +13,7 @@ scikit-learn): plugins load when a name is first looked up.
 """
 
 from framework import activations, callbacks, datasets, distributed, errors, initializers, layers, metrics, optimizers
-from framework import registry, regularizers
+from framework import registry, regularizers, schedules
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
@@ -43,6 +43,7 @@ __all__ = [
     "initializers",
     "regularizers",
     "optimizers",
+    "schedules",
     "datasets",
     "callbacks",
     "metrics",

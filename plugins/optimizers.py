@@ -1,105 +1,12 @@
-"""Built-in optimizers: SGD (with momentum) and Adam."""
+"""The built-in optimizers' registration; the rules live in `framework.optimizers`."""
 
-import math
-
-from framework.backend import get_backend
 from framework.hookspecs import hookimpl
-from framework.optimizers.base import Optimizer
-
-
-class SGD(Optimizer):
-    """Stochastic gradient descent: ``W <- W - learning_rate * dW``.
-
-    With ``momentum`` m > 0, a velocity accumulates past steps
-    (``v <- m v - lr dW``, ``W <- W + v``); ``nesterov`` looks one step ahead.
-    """
-
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate)
-        self.momentum = self._hyper(momentum, "momentum", low=0.0, high=1.0)
-        self.nesterov = bool(nesterov)
-
-    def update(self, params, grads):
-        lr, momentum = self.learning_rate, self.momentum
-        for key, param in params.items():
-            grad = grads[key]
-            if momentum == 0.0:
-                param -= lr * grad
-                continue
-            velocity = self.slot("velocity", key, param)
-            velocity *= momentum
-            velocity -= lr * grad
-            if self.nesterov:
-                param += momentum * velocity - lr * grad
-            else:
-                param += velocity
-        self.iterations += 1
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
-
-
-class Adam(Optimizer):
-    """Adam: steps scaled by running estimates of the gradient's mean and variance.
-
-    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
-    ``W <- W - lr_t m / (sqrt(v) + epsilon)`` with the bias correction
-    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` (Keras's form).
-    """
-
-    FLUSH_EVERY = 16  # steps between flushes of denormal moments (see _flush_denormals)
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.beta_1 = self._hyper(beta_1, "beta_1", low=0.0, high=1.0)
-        self.beta_2 = self._hyper(beta_2, "beta_2", low=0.0, high=1.0)
-        self.epsilon = self._hyper(epsilon, "epsilon", low=0.0, low_inclusive=False)
-
-    def update(self, params, grads):
-        xp = get_backend().xp
-        t = self.iterations + 1
-        # Python floats: a NumPy scalar here would make float32 weights float64.
-        lr_t = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-        for key, param in params.items():
-            grad = grads[key]
-            m = self.slot("m", key, param)
-            v = self.slot("v", key, param)
-            # The algorithm's three lines,
-            #     m += (1 - b1) (g - m);  v += (1 - b2) (g g - v);  W -= lr_t m / (sqrt(v) + eps),
-            # computed in place through one scratch array: a quarter faster
-            # than with a new temporary array for every operation.
-            step = xp.subtract(grad, m)
-            step *= 1.0 - self.beta_1
-            m += step
-            xp.multiply(grad, grad, out=step)
-            step -= v
-            step *= 1.0 - self.beta_2
-            v += step
-            xp.sqrt(v, out=step)
-            step += self.epsilon
-            xp.divide(m, step, out=step)
-            step *= lr_t
-            param -= step
-            if t % self.FLUSH_EVERY == 0:
-                _flush_denormals(xp, m)
-        self.iterations = t
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-
-
-def _flush_denormals(xp, m):
-    """Set to 0 the entries of `m` too small to be normal floats.
-
-    Where a gradient stays 0 (a dead ReLU unit), ``m`` decays by beta_1 each
-    step and spends ~150 steps as a float32 denormal before reaching 0; the
-    CPU computes on denormals ~100x slower, which made whole Adam epochs 75%
-    slower. Their value (< 1.2e-38) changes no update.
-    """
-    m[xp.abs(m) < xp.finfo(m.dtype).tiny] = 0
+from framework.optimizers import SGD, AdaGrad, Adam, AdamW, Momentum, Nadam, Nesterov, RMSprop
+from framework.optimizers.adam import amsgrad
 
 
 @hookimpl
 def register_optimizers(register):
-    register(SGD)
-    register(Adam)
+    for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam, AdamW, Nadam):
+        register(cls)
+    register(amsgrad, name="amsgrad")  # Adam(amsgrad=True); saved as "Adam" with amsgrad in its config

@@ -45,9 +45,10 @@ def test_hooks_run_in_keras_order():
     log = Log()
     m = model()
     m.fit(X, T, epochs=2, batch_size=20, validation_split=0.2, callbacks=[log], verbose=0)
-    assert log.model is m and log.params == {"epochs": 2, "steps": 2, "verbose": 0}
+    assert log.model is m and log.params == {"epochs": 2, "steps": 2, "verbose": 0,
+                                             "metrics": ["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]}
     batch_keys = "['accuracy', 'loss']"
-    epoch_keys = "['accuracy', 'loss', 'val_accuracy', 'val_loss']"
+    epoch_keys = "['accuracy', 'learning_rate', 'loss', 'val_accuracy', 'val_loss']"
     assert log.calls == [
         "train_begin",
         "epoch_begin 0", "batch_begin 0", f"batch_end 0 {batch_keys}", "batch_begin 1", f"batch_end 1 {batch_keys}",

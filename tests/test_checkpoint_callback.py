@@ -80,10 +80,30 @@ def test_missing_monitor_warns_and_skips(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_unknown_placeholder_names_the_available_keys(tmp_path):
+def test_unknown_placeholder_is_refused_before_any_weight_changes(tmp_path):
     callback = fw.ModelCheckpoint(tmp_path / "{val_accuracy:.2f}.h5")
-    with pytest.raises(InvalidArgumentError, match=r"names 'val_accuracy', which is not in the logs \(available: epoch, loss, accuracy\)"):
-        model().fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
+    m = model()
+    m.build((None, 4))
+    before = m.get_weights()
+    with pytest.raises(InvalidArgumentError, match=r"names 'val_accuracy', which no log of this fit will have "
+                                                   r"\(available: accuracy, epoch, learning_rate, loss\)"):
+        m.fit(X, Y, epochs=1, callbacks=[callback], verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), before))
+    # With validation data the same template is fine.
+    m.fit(X, Y, epochs=1, callbacks=[callback], verbose=0, validation_split=0.25)
+    assert len(os.listdir(tmp_path)) == 1
+
+
+def test_batch_placeholder_needs_an_integer_save_freq(tmp_path):
+    with pytest.raises(InvalidArgumentError, match=r"names 'batch'"):
+        model().fit(X, Y, epochs=1, callbacks=[fw.ModelCheckpoint(tmp_path / "b{batch}.h5")], verbose=0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_missing_folder_is_created(tmp_path):
+    callback = fw.ModelCheckpoint(tmp_path / "new" / "deeper" / "e{epoch}.h5")
+    model().fit(X, Y, epochs=2, callbacks=[callback], verbose=0)
+    assert sorted(os.listdir(tmp_path / "new" / "deeper")) == ["e1.h5", "e2.h5"]
 
 
 def test_integer_save_freq_saves_every_n_batches_across_epochs(tmp_path):
@@ -97,7 +117,10 @@ def test_integer_save_freq_saves_every_n_batches_across_epochs(tmp_path):
     [({"mode": "best"}, "mode must be 'auto', 'min' or 'max'"),
      ({"save_freq": "batch"}, "save_freq must be 'epoch' or a positive integer"),
      ({"save_freq": 0}, "save_freq must be 'epoch' or a positive integer"),
-     ({"filepath": 3}, "filepath must be a str or path")],
+     ({"filepath": 3}, "filepath must be a str or path"),
+     ({"monitor": 1}, "monitor must be a logs key"),
+     ({"initial_value_threshold": "0.5"}, "initial_value_threshold must be a finite number or None"),
+     ({"filepath": "w-{}.h5"}, "positional placeholder")],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
@@ -110,7 +133,8 @@ def test_auto_mode_agrees_with_early_stopping():
 
 
 def test_a_failed_save_does_not_raise_the_bar(tmp_path):
-    callback = fw.ModelCheckpoint(tmp_path / "missing-folder" / "best.h5", monitor="loss", save_best_only=True)
+    (tmp_path / "a-file").write_text("not a folder")
+    callback = fw.ModelCheckpoint(tmp_path / "a-file" / "best.h5", monitor="loss", save_best_only=True)
     m = model()
     with pytest.raises(fw.CheckpointError):
         m.fit(X, Y, epochs=1, callbacks=[callback], verbose=0)

@@ -40,7 +40,8 @@ def test_digits_mlp_learns(backend, digits):
     model = mlp()
     model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.1), metrics=["accuracy"])
     history = model.fit(x, t, epochs=10, batch_size=32, validation_split=0.1, verbose=0)
-    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert history.history["learning_rate"] == [0.1] * 10
     assert len(history.history["loss"]) == 10 and history.epoch == list(range(10))
     assert history.history["loss"][-1] < history.history["loss"][0] / 3
     loss, accuracy = model.evaluate(x_test, t_test)
@@ -242,6 +243,20 @@ def test_verbose_modes(digits, capsys):
     model.fit(x[:64], t[:64], epochs=2, batch_size=32, verbose=2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "loss:" in lines[1] and "accuracy:" in lines[1]
+    # Captured output is no terminal: verbose=1 prints one line an epoch too, not a 0% and a 100% bar.
+    model.fit(x[:64], t[:64], epochs=2, batch_size=32, verbose=1)
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert captured.err == "" and len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "%" not in captured.out
+
+
+def test_verbose_1_draws_a_bar_in_a_terminal(digits, capsys, monkeypatch):
+    from framework.training import progress
+
+    (x, t), _ = digits
+    model = mlp()
+    model.compile(optimizer="sgd", metrics=["accuracy"])
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)
     model.fit(x[:64], t[:64], epochs=1, batch_size=32, verbose=1)
     captured = capsys.readouterr()
     assert "Epoch 1/1" in captured.out + captured.err and "2/2" in captured.out + captured.err

@@ -277,14 +277,14 @@ def test_check_optimizer_catches(optimizer, pattern, registered):
 
 
 def test_a_correct_custom_optimizer_passes_once_registered(registered):
-    class Momentum(SGD):
+    class HalfMomentum(SGD):
         def __init__(self, learning_rate=0.01):
             super().__init__(learning_rate, momentum=0.5)
 
         def get_config(self):
             return {"learning_rate": self.learning_rate}
 
-    with pytest.raises(AssertionError, match=r"check_optimizer: checkpoint: .*Momentum"):
-        check_optimizer(Momentum(0.1))  # not registered: a checkpoint cannot name it
-    registered(Momentum)
-    check_optimizer(Momentum(0.1))
+    with pytest.raises(AssertionError, match=r"check_optimizer: checkpoint: .*HalfMomentum"):
+        check_optimizer(HalfMomentum(0.1))  # not registered: a checkpoint cannot name it
+    registered(HalfMomentum)
+    check_optimizer(HalfMomentum(0.1))

@@ -4,6 +4,6 @@
 at the input's type again.
 """
 
-from framework.data.arrays import batches, epoch_order
+from framework.data.arrays import SAMPLINGS, batches, epoch_order
 
-__all__ = ["batches", "epoch_order"]
+__all__ = ["SAMPLINGS", "batches", "epoch_order"]

@@ -1,6 +1,10 @@
-"""Batches of in-memory arrays."""
+"""Batches of in-memory arrays, and each epoch's order of samples."""
 
 import numpy as np  # host-side indices only
+
+from framework.errors import InvalidArgumentError
+
+SAMPLINGS = ("without_replacement", "with_replacement")
 
 
 def batches(n, batch_size, order=None):
@@ -9,10 +13,20 @@ def batches(n, batch_size, order=None):
         yield slice(start, start + batch_size) if order is None else order[start : start + batch_size]
 
 
-def epoch_order(seed, epoch, n):
-    """The permutation of `n` samples for `epoch`.
+def epoch_order(seed, epoch, n, sampling="without_replacement"):
+    """The `n` sample indices of `epoch`, in the order they are visited.
+
+    ``"without_replacement"``: a permutation, every sample once.
+    ``"with_replacement"``: `n` indices drawn uniformly and independently,
+    so a sample appears k times with probability ~ e^-1 / k! (Poisson(1)),
+    and about 1 - 1/e = 63% of the samples appear at all.
 
     Derived from (seed, epoch) alone, so an epoch's order does not depend on
     what ran before it: training can stop and resume exactly.
     """
-    return np.random.default_rng([seed, epoch]).permutation(n)
+    rng = np.random.default_rng([seed, epoch])
+    if sampling == "without_replacement":
+        return rng.permutation(n)
+    if sampling == "with_replacement":
+        return rng.integers(0, n, size=n)
+    raise InvalidArgumentError(f"sampling must be one of {list(SAMPLINGS)}, got sampling={sampling!r}")

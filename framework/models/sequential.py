@@ -229,17 +229,23 @@ class Sequential:
 
     # -- training and inference (the loop lives in framework.training.loop) --
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0):
+            validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement"):
         """Train for `epochs` epochs; each visits every sample exactly once.
 
         Returns a `History` whose ``history`` holds each epoch's ``loss``, the
         metrics, and ``val_loss``/``val_*`` when there is validation data
         (`validation_data=(x_val, y_val)`, or the last `validation_split` of
-        the data, taken before shuffling, as in Keras).
+        the data, taken before shuffling, as in Keras), and ``learning_rate``,
+        the rate of each epoch's last update.
+
+        `sampling`: ``"without_replacement"`` (each epoch a permutation, in
+        order if ``shuffle=False``) or ``"with_replacement"`` (each epoch draws
+        n indices uniformly, so about 63% of the samples appear; `shuffle` is
+        then ignored). Both are fixed by `fw.set_seed` and resume exactly.
         """
         return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch)
+                        initial_epoch=initial_epoch, sampling=sampling)
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""

@@ -1,14 +1,20 @@
 """Optimizers: ``fw.optimizers.SGD(learning_rate=0.1)``, or a name in `compile`.
 
-The built-in `SGD` and `Adam` live in the ``optimizers`` plugin; plugin
-optimizers are found by name with `get`.
+One rule per module, each as Keras 3 computes it; the ``optimizers`` plugin
+registers them, and plugin optimizers are found by name with `get`
+(case-insensitive: ``"adam"``, ``"amsgrad"``, ``"rmsprop"``).
 """
 
 from framework.errors import InvalidArgumentError
+from framework.optimizers.adagrad import AdaGrad
+from framework.optimizers.adam import Adam
+from framework.optimizers.adamw import AdamW
 from framework.optimizers.base import Optimizer
-from framework.plugins.optimizers import SGD, Adam
+from framework.optimizers.nadam import Nadam
+from framework.optimizers.rmsprop import RMSprop
+from framework.optimizers.sgd import SGD, Momentum, Nesterov
 
-__all__ = ["Optimizer", "SGD", "Adam", "get"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW", "Nadam", "get"]
 
 
 def get(identifier):

@@ -15,7 +15,7 @@ def check_optimizer(optimizer, *, steps=3, seed=0):
     """Check `optimizer` against the optimizer contract; raise `AssertionError` naming the first failed check.
 
     The checks, in order: ``config`` (JSON, ``from_config(get_config())``
-    round trip); ``in place`` (``update`` changes the arrays of ``params`` in
+    round trip); ``in place`` (``apply``, hence ``update``, changes the arrays of ``params`` in
     place: rebinding ``params[key]`` to a new array leaves the layer's array
     untouched, and the layer silently stops learning); ``float32`` (float32
     parameters and their state stay float32); ``deterministic`` (two fresh
@@ -61,7 +61,7 @@ def _run(optimizer, start, grads_per_step):
     backend = get_backend()
     params = _device(start)
     for grads in grads_per_step:
-        optimizer.update(params, {key: backend.asarray(g) for key, g in grads.items()})
+        optimizer.apply(params, {key: backend.asarray(g) for key, g in grads.items()})
     return optimizer, params
 
 
@@ -72,7 +72,7 @@ def _check_in_place(cls, config, start, grads_per_step):
         params = _device(start)
         arrays = dict(params)  # what the layers hold
         for step, grads in enumerate(grads_per_step):
-            optimizer.update(params, {key: backend.asarray(g) for key, g in grads.items()})
+            optimizer.apply(params, {key: backend.asarray(g) for key, g in grads.items()})
             for key, array in arrays.items():
                 if params[key] is not array:
                     fail(KIT, "in place", f"update() rebound params[{key!r}] to a new array at step {step}; it must change "
@@ -111,8 +111,8 @@ def _check_state(cls, config, start, grads, steps):
         restored = cls.from_config(config)
         restored.set_state(original.get_state())
         copies = _device({key: host(p) for key, p in params.items()})
-        original.update(params, {key: backend.asarray(g) for key, g in grads[steps - 1].items()})
-        restored.update(copies, {key: backend.asarray(g) for key, g in grads[steps - 1].items()})
+        original.apply(params, {key: backend.asarray(g) for key, g in grads[steps - 1].items()})
+        restored.apply(copies, {key: backend.asarray(g) for key, g in grads[steps - 1].items()})
         for key in SHAPES:
             a, b = host(params[key]), host(copies[key])
             if not np.array_equal(a, b):

@@ -6,6 +6,7 @@ the validation results (``val_loss``, ``val_accuracy``).
 """
 
 import math
+import numbers
 import warnings
 
 from framework.errors import InvalidArgumentError
@@ -18,6 +19,23 @@ def monitor_mode(monitor, mode, who):
     if mode == "auto":
         return "max" if ("acc" in monitor or monitor.endswith("auc") or monitor.startswith("fmeasure")) else "min"
     return mode
+
+
+def check_monitor(monitor, who):
+    """`monitor`, a logs key; anything but a string raises `InvalidArgumentError` when the callback is made."""
+    if not isinstance(monitor, str) or not monitor:
+        raise InvalidArgumentError(f"{who}: monitor must be a logs key such as 'val_loss', got monitor={monitor!r}")
+    return monitor
+
+
+def check_number(value, argument, who, optional=False):
+    """`value` as a finite Python float (or None if `optional`), checked when the callback is made."""
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        expected = "a finite number or None" if optional else "a finite number"
+        raise InvalidArgumentError(f"{who}: {argument} must be {expected}, got {argument}={value!r}")
+    return float(value)
 
 
 def is_better(value, reference, mode, min_delta=0.0):
@@ -105,14 +123,15 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False):
         super().__init__()
+        check_monitor(monitor, "EarlyStopping")
         self.mode = monitor_mode(monitor, mode, "EarlyStopping")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise InvalidArgumentError(f"EarlyStopping: patience must be a non-negative integer, got patience={patience!r}")
         self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(check_number(min_delta, "min_delta", "EarlyStopping"))
         self.patience = patience
         self.verbose = verbose
-        self.baseline = baseline
+        self.baseline = check_number(baseline, "baseline", "EarlyStopping", optional=True)
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch = 0
 

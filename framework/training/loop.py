@@ -5,6 +5,9 @@ the data: epochs, batches, callbacks, running metrics. Each step is
 `framework.training.step.train_step`.
 """
 
+import math
+import warnings
+
 import numpy as np  # host-side data only: batching, results
 
 from framework import data, distributed
@@ -30,7 +33,7 @@ def _prepare(model, x, y, x_name="x", y_name="y"):
 
 
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, initial_epoch=0):
+        validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement"):
     """See `Sequential.fit`."""
     model._require_compiled("fit")
     batch_size = checks.positive_int(batch_size, "batch_size")
@@ -39,6 +42,7 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     verbose = checks.one_of(verbose, (0, 1, 2), "verbose")
     verbose = verbose if distributed.is_chief() else 0  # one progress display per job
     validation_split = checks.fraction(validation_split, "validation_split")
+    sampling = checks.one_of(sampling, data.SAMPLINGS, "sampling")
     callbacks = _check_callbacks(callbacks)
     x, y = _prepare(model, x, y)
     if validation_data is not None:
@@ -66,13 +70,24 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     steps = -(-n // batch_size)
     model.history = History()
     extra = [ProgressBar(verbose)] if verbose else []
-    hooks = CallbackList(extra + callbacks + [model.history], model, {"epochs": epochs, "steps": steps, "verbose": verbose})
+    # The keys every epoch's logs will have: callbacks check their templates against them.
+    log_keys = ["loss"] + model.metrics
+    log_keys += [f"val_{key}" for key in log_keys] if val is not None else []
+    params = {"epochs": epochs, "steps": steps, "verbose": verbose, "metrics": log_keys + ["learning_rate"]}
+    hooks = CallbackList(extra + callbacks + [model.history], model, params)
     metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
     model.stop_training = False
+    model._initial_epoch = None  # BackupAndRestore sets it when it restores a backup
     hooks.on_train_begin()
+    if model._initial_epoch is not None:
+        initial_epoch = model._initial_epoch
+    warned = False
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
-        order = data.epoch_order(model.shuffle_seed, epoch, n) if shuffle else None
+        if sampling == "with_replacement" or shuffle:
+            order = data.epoch_order(model.shuffle_seed, epoch, n, sampling)
+        else:
+            order = None
         sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
         seen = 0
         for step, index in enumerate(data.batches(n, batch_size, order)):
@@ -82,13 +97,20 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             loss, scores = train_step(model, backend.asarray(x_part), t, counts)
             size = counts[0]
             local = [float(loss) * size if size else 0.0] + [fn(scores, t) * size if size else 0.0 for _, fn in metric_fns]
-            for key, value in zip(sums, distributed.reduce_sums(local)):  # the global batch's sums
+            batch_sums = distributed.reduce_sums(local)  # the global batch's sums
+            for key, value in zip(sums, batch_sums):
                 sums[key] += value
             seen += counts[1]
+            if not warned and not math.isfinite(batch_sums[0]):
+                warned = True  # once per fit: a diverged run would repeat it every batch
+                warnings.warn(f"fit: the loss became {batch_sums[0] / counts[1]} at epoch {epoch + 1}, batch {step + 1}; "
+                              "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
+                              "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=3)
             hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
             if model.stop_training:
                 break
         logs = {key: total / seen for key, total in sums.items()}
+        logs["learning_rate"] = model.optimizer.last_learning_rate  # that of the epoch's last update
         if val is not None:
             val_logs = evaluate_arrays(model, *val, batch_size)
             logs.update({f"val_{key}": value for key, value in val_logs.items()})

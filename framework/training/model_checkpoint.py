@@ -5,10 +5,11 @@
 
 import math
 import os
+import string
 import warnings
 
 from framework.errors import InvalidArgumentError
-from framework.training.callbacks import Callback, is_better, monitor_mode
+from framework.training.callbacks import Callback, check_monitor, check_number, is_better, monitor_mode
 
 
 class ModelCheckpoint(Callback):
@@ -37,8 +38,7 @@ class ModelCheckpoint(Callback):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)):
             raise InvalidArgumentError(f"ModelCheckpoint: filepath must be a str or path, got filepath={filepath!r}")
-        if not isinstance(monitor, str):
-            raise InvalidArgumentError(f"ModelCheckpoint: monitor must be a logs key such as 'val_loss', got {monitor!r}")
+        check_monitor(monitor, "ModelCheckpoint")
         self.mode = monitor_mode(monitor, mode, "ModelCheckpoint")
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise InvalidArgumentError(
@@ -50,7 +50,9 @@ class ModelCheckpoint(Callback):
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.save_freq = save_freq
-        self.initial_value_threshold = initial_value_threshold
+        self.initial_value_threshold = check_number(initial_value_threshold, "initial_value_threshold",
+                                                    "ModelCheckpoint", optional=True)
+        self._fields()  # a malformed template fails here
         self.best = self._initial_best()
         self._epoch = 0
         self._batches = 0  # batches since the last save, for an integer save_freq
@@ -74,6 +76,39 @@ class ModelCheckpoint(Callback):
             ) from None
         except (ValueError, IndexError) as exc:
             raise InvalidArgumentError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
+
+    def _fields(self):
+        """The names of the template's placeholders (``{val_loss:.2f}`` -> ``val_loss``)."""
+        try:
+            parsed = list(string.Formatter().parse(self.filepath))
+        except ValueError as exc:
+            raise InvalidArgumentError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
+        names = set()
+        for _, field, _, _ in parsed:
+            if field is not None:
+                name = field.split(".")[0].split("[")[0]
+                if not name or name.isdigit():
+                    raise InvalidArgumentError(
+                        f"ModelCheckpoint: filepath {self.filepath!r} has a positional placeholder {{{field}}}; "
+                        "name a logs key, e.g. {epoch:02d} or {val_loss:.2f}"
+                    )
+                names.add(name)
+        return names
+
+    def on_train_begin(self, logs=None):
+        # Refused now, before any weight changes, rather than at the first
+        # save after an epoch of training: a placeholder no log will have.
+        if self.save_freq == "epoch":
+            available = {"epoch", *self.params.get("metrics", ())}
+        else:  # batch logs: running means of loss and metrics, no validation
+            available = {"epoch", "batch", *(k for k in self.params.get("metrics", ()) if not k.startswith("val_"))}
+            available.discard("learning_rate")
+        missing = sorted(self._fields() - available)
+        if missing:
+            raise InvalidArgumentError(
+                f"ModelCheckpoint: filepath {self.filepath!r} names {', '.join(map(repr, missing))}, which no log of "
+                f"this fit will have (available: {', '.join(sorted(available))})"
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -108,6 +143,14 @@ class ModelCheckpoint(Callback):
         if self.verbose:
             improved = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, " if self.save_best_only else ""
             print(f"Epoch {epoch + 1}: {improved}saving {'weights' if self.save_weights_only else 'model'} to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            try:
+                os.makedirs(folder, exist_ok=True)  # as Keras does: a missing folder is created
+            except OSError as exc:
+                from framework import saving
+
+                raise saving.error(path, f"cannot create its folder: {exc.strerror or exc}", "save") from None
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

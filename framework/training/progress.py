@@ -1,4 +1,9 @@
-"""Progress display: a tqdm bar per epoch (verbose=1) or one line per epoch (verbose=2)."""
+"""Progress display: a tqdm bar per epoch (verbose=1) or one line per epoch (verbose=2).
+
+Where standard output is not a terminal (a log file, CI), verbose=1 prints
+the one line per epoch of verbose=2: a bar that cannot redraw itself would
+leave a 0% line and a 100% line for every epoch.
+"""
 
 import sys
 import time
@@ -16,9 +21,12 @@ class ProgressBar(Callback):
         self.verbose = verbose
         self.bar = None
 
+    def on_train_begin(self, logs=None):
+        self.lines = self.verbose == 2 or not _is_terminal(sys.stdout)
+
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
-        if self.verbose == 1:
+        if not self.lines:
             from tqdm.auto import tqdm  # imported when first shown: keeps `import framework` light
 
             self.bar = tqdm(
@@ -40,7 +48,7 @@ class ProgressBar(Callback):
             self.bar.set_postfix(logs, refresh=False)
             self.bar.close()
             self.bar = None
-        elif self.verbose == 2:
+        elif self.lines:
             seconds = time.perf_counter() - self.start
             print(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.2f}s - {format_logs(logs)}", flush=True)
 
@@ -48,3 +56,12 @@ class ProgressBar(Callback):
         if self.bar is not None:  # training stopped mid-epoch
             self.bar.close()
             self.bar = None
+
+
+def _is_terminal(stream):
+    if "ipykernel" in sys.modules:  # a notebook: tqdm.auto draws a widget there
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False

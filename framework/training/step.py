@@ -42,5 +42,5 @@ def train_step(model, x, t, counts=None):
         grads = model._collect("grads", trainable_only=True)
     if counts is not None:
         distributed.reduce_step(model, grads, counts)
-    model.optimizer.update(params, grads)
+    model.optimizer.apply(params, grads)
     return loss, scores
