@@ -28,4 +28,14 @@ class LambdaCallback(Callback):
                 raise InvalidArgumentError(f"LambdaCallback: {hook} must be callable or None, got {hook}={fn!r}")
         for hook, fn in given.items():
             if fn is not None:
-                setattr(self, hook, fn)  # the instance attribute shadows the base class's no-op
+                # An instance attribute shadows the base class's no-op; the
+                # wrapper always passes logs, which fit may leave out.
+                setattr(self, hook, _with_logs(fn) if hook in ("on_train_begin", "on_train_end") else _with_index_and_logs(fn))
+
+
+def _with_logs(fn):
+    return lambda logs=None: fn(logs)
+
+
+def _with_index_and_logs(fn):
+    return lambda index, logs=None: fn(index, logs)
