@@ -92,7 +92,7 @@ def test_before_compile(method):
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        (dict(optimizer="adamw"), r"unknown optimizer 'adamw'; known: Adam, (\w+, )*SGD"),
+        (dict(optimizer="adamax"), r"unknown optimizer 'adamax'; known: AdaGrad, Adam, (\w+, )*SGD"),
         (dict(optimizer=42), r"optimizer must be an Optimizer or a name"),
         (dict(loss="huber"), r"unknown loss 'huber'; known: binary_crossentropy, (\w+, )*sparse_categorical_crossentropy"),
         (dict(metrics=["f1"]), r"unknown metric 'f1'; known: acc, accuracy"),

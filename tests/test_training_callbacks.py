@@ -126,6 +126,12 @@ def diverging():
     return model(fw.optimizers.SGD(1e30))
 
 
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    with np.errstate(over="ignore", invalid="ignore"):  # the diverging runs overflow, on purpose
+        yield
+
+
 def test_fit_warns_once_naming_the_epoch_and_batch_where_the_loss_first_is_not_finite():
     with pytest.warns(RuntimeWarning) as record:
         history = diverging().fit(X, Y, epochs=3, batch_size=10, verbose=0, shuffle=False)
