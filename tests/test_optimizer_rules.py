@@ -323,6 +323,8 @@ def test_names():
         assert type(fw.optimizers.get(name)) is cls
     assert fw.optimizers.Nesterov().nesterov and not fw.optimizers.Momentum().nesterov
     assert fw.optimizers.AdamW().get_config()["weight_decay"] == 0.004
+    with pytest.raises(InvalidArgumentError, match="AdamW: weight_decay must be a number, got weight_decay=None"):
+        fw.optimizers.AdamW(weight_decay=None)
 
 
 # -- the conformance kit, on NumPy and on the strict backend -----------------------
