@@ -41,6 +41,8 @@ class CheckpointFormat:
 
     extensions = ()
     signature = b""
+    # Optional: ``detect(path) -> bool``, True when the file's content is this
+    # format's; `load_model` asks such formats first.
 
     def save_model(self, model, path): ...
 
@@ -197,9 +199,15 @@ def get_format(name):
 
 
 def _format_for_save(path, format):
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".keras":
+        # Keras reads a .keras path as its zip format, which no format here writes.
+        raise InvalidArgumentError(
+            f"path {path!r} ends in '.keras', Keras 3's zip format, which this framework does not write; "
+            "save Keras's HDF5 layout with a '.h5' path and format='keras_h5' (keras.models.load_model reads it)"
+        )
     if format is not None:
         return get_format(format)
-    suffix = os.path.splitext(path)[1].lower()
     for entry in registry.entries("checkpoint_formats").values():
         if suffix and suffix in getattr(entry.obj, "extensions", ()):
             return entry.obj
@@ -221,10 +229,17 @@ def _format_for_load(path):
             head = file.read(16)
     except OSError as exc:
         raise error(path, exc.strerror or str(exc)) from None
-    for entry in registry.entries("checkpoint_formats").values():
-        signature = getattr(entry.obj, "signature", b"")
-        if signature and head.startswith(signature):
-            return entry.obj
+    formats = [entry.obj for entry in registry.entries("checkpoint_formats").values()]
+    # A format that can recognise its files by content (`detect`) is asked
+    # first: several formats may share a container (HDF5) and its signature.
+    for fmt in formats:
+        detect = getattr(fmt, "detect", None)
+        if detect is not None and detect(path):
+            return fmt
+    for fmt in formats:
+        signature = getattr(fmt, "signature", b"")
+        if signature and head.startswith(signature) and getattr(fmt, "detect", None) is None:
+            return fmt
     known = ", ".join(registry.names("checkpoint_formats")) or "none"
     raise error(path, f"{_describe_bytes(head)} (known formats: {known})")
 
@@ -255,13 +270,20 @@ def save_weights(model, path, format=None):
     _save(model, path, format, "save_weights")
 
 
-def load_model(path):
+def load_model(path, format=None):
     """The model saved at `path`: same layers, weights, compile settings and training state.
 
+    `format`: a registered checkpoint format (``"hdf5"``, ``"keras_h5"``); by
+    default the format that recognises the file's content (a format's
+    ``detect(path)``), else the one whose signature the file starts with.
     Never runs code from the file: classes are found by registered name
     only. Any problem raises `CheckpointError` naming the path and the reason.
     """
     path = _check_path_type(path)
+    if format is not None:
+        fmt = get_format(format)
+        check_readable(path)
+        return fmt.load_model(path)
     return _format_for_load(path).load_model(path)
 
 
