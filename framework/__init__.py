@@ -12,8 +12,8 @@ Importing this package loads no plugin and no heavy library (CuPy, h5py,
 scikit-learn): plugins load when a name is first looked up.
 """
 
-from framework import activations, callbacks, datasets, distributed, errors, initializers, layers, metrics, optimizers
-from framework import registry, regularizers, schedules
+from framework import activations, callbacks, datasets, distributed, errors, export, initializers, layers, metrics
+from framework import optimizers, registry, regularizers, schedules
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
@@ -40,6 +40,7 @@ __all__ = [
     "layers",
     "activations",
     "distributed",
+    "export",
     "initializers",
     "regularizers",
     "optimizers",

@@ -1,4 +1,5 @@
-"""Command line: ``python -m framework plugins`` lists what is installed.
+"""Command line: ``python -m framework plugins`` lists what is installed;
+``python -m framework export MODEL_FILE OUT.onnx`` exports a saved model to ONNX.
 
 Each backend, layer, optimizer, loss, data set and checkpoint format is shown
 with the plugin, package and version that provides it; plugins that failed to
@@ -53,12 +54,25 @@ def _plugins_command(args):
     return 1 if failed else 0
 
 
+def _export_command(args):
+    from framework import export, saving
+
+    model = saving.load_model(args.model_file)
+    export.onnx(model, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m framework", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     plugins = commands.add_parser("plugins", help="list installed plugins and what each registers")
     plugins.add_argument("--json", action="store_true", help="print JSON instead of text")
     plugins.set_defaults(run=_plugins_command)
+    export = commands.add_parser("export", help="export a saved model to ONNX (needs the onnx package)")
+    export.add_argument("model_file", help="a checkpoint fw.load_model reads")
+    export.add_argument("out", help="the .onnx file to write")
+    export.set_defaults(run=_export_command)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -13,6 +13,10 @@ predictions Keras gave for them are committed as data. Written:
   be installed side by side; Keras 3 loads it to record the predictions;
 - keras3_lambda.h5, keras3_functional.h5: models the framework must refuse;
 - predictions.npz: for each loadable file, the input and Keras's predictions.
+
+With ``--framework-files`` it instead loads the files the framework wrote
+(scripts/write_framework_keras_files.py) and records Keras's predictions for
+them in framework_predictions.npz.
 """
 
 import json
@@ -130,5 +134,21 @@ def main(folder):
     print("wrote", sorted(os.listdir(folder)), "with keras", keras.__version__)
 
 
+def framework_files(folder):
+    """Keras's predictions for the files the framework wrote (scripts/write_framework_keras_files.py)."""
+    with np.load(os.path.join(folder, "framework_inputs.npz")) as inputs:
+        arrays = {}
+        for key in inputs.files:
+            if key.endswith("_x"):
+                name = key[:-2]
+                model = keras.models.load_model(os.path.join(folder, f"{name}.h5"), compile=False)
+                arrays[f"{name}_x"] = inputs[key]
+                arrays[f"{name}_keras_y"] = np.asarray(model.predict(inputs[key], verbose=0))
+    np.savez(os.path.join(folder, "framework_predictions.npz"), **arrays)
+    print("Keras", keras.__version__, "predicted", sorted(k[:-8] for k in arrays if k.endswith("_keras_y")))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/keras")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    folder = args[0] if args else "tests/data/keras"
+    framework_files(folder) if "--framework-files" in sys.argv else main(folder)

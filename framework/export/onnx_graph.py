@@ -53,7 +53,7 @@ def _pair(value):
 def _activation(graph, layer, x):
     kind = type(layer).__name__
     if kind == "Activation":
-        return _activation(graph, layer.layer, x) if hasattr(layer, "layer") else _named_activation(graph, layer, x)
+        return _activation(graph, layer.inner, x)
     simple = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
     if kind in simple:
         return graph.node(simple[kind], [x], layer.name)
@@ -68,15 +68,9 @@ def _activation(graph, layer, x):
     return None
 
 
-def _named_activation(graph, layer, x):
-    from framework import activations
-
-    return _activation(graph, activations.get(layer.get_config()["activation"]), x)
-
-
 def _then_activation(graph, layer, x):
     activation = getattr(layer, "activation", None)
-    if activation is None:
+    if activation is None or getattr(layer, "activation_fused", False):  # a fused one is the loss layer's
         return x
     out = _activation(graph, activation, x)
     if out is None:

@@ -116,6 +116,14 @@ def _batch_normalization(config, name, where):
     return layer, order + [("state", "moving_mean", None), ("state", "moving_variance", None)]
 
 
+def _leaky_relu(config, name, where):
+    return layers.LeakyReLU(negative_slope=config.get("negative_slope", config.get("alpha", 0.3)), name=name), []
+
+
+def _elu(config, name, where):
+    return layers.ELU(alpha=config.get("alpha", 1.0), name=name), []
+
+
 KERAS_TO_FRAMEWORK = {
     "Dense": _dense,
     "Conv2D": _conv2d,
@@ -125,6 +133,8 @@ KERAS_TO_FRAMEWORK = {
     "Dropout": _dropout,
     "Activation": _activation_layer,
     "BatchNormalization": _batch_normalization,
+    "LeakyReLU": _leaky_relu,  # written for a LeakyReLU layer whose slope is not the activation's 0.2
+    "ELU": _elu,
 }
 
 
@@ -175,19 +185,14 @@ def _inverse(transpose):
 
 
 def _keras_activation(layer):
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return "linear"
-    return _registered_activation_name(activation)
+    """The Keras activation name of a layer's own activation (Affine, Convolution)."""
+    if getattr(layer, "activation", None) is None or getattr(layer, "activation_fused", False):
+        return "linear"  # a fused activation is applied by the loss layer, written at the end
+    return layer.activation_name
 
 
-def _registered_activation_name(layer):
-    from framework import registry
-
-    for name, entry in registry.entries("activations").items():
-        if type(layer) is entry.obj:
-            return name
-    raise UnsupportedKerasLayer(f"layer {layer.name!r}: {type(layer).__name__} has no Keras activation name")
+# Standalone activation layers that are a Keras Activation(name) exactly.
+_ACTIVATION_NAMES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 
 
 def to_keras(layer):
@@ -234,19 +239,16 @@ def to_keras(layer):
         spec = {"class_name": "Activation", "config": {"name": layer.name, "activation": config["activation"]}}
     elif kind == "Linear":
         return None
+    elif kind in _ACTIVATION_NAMES:
+        spec = {"class_name": "Activation", "config": {"name": layer.name, "activation": _ACTIVATION_NAMES[kind]}}
+    elif kind == "Softmax" and config.get("axis", -1) == -1:
+        spec = {"class_name": "Activation", "config": {"name": layer.name, "activation": "softmax"}}
+    elif kind == "LeakyReLU":
+        spec = {"class_name": "LeakyReLU", "config": {"name": layer.name, "negative_slope": layer.negative_slope}}
+    elif kind == "ELU":
+        spec = {"class_name": "ELU", "config": {"name": layer.name, "alpha": layer.alpha}}
     else:
-        try:
-            activation = _registered_activation_name(layer)
-        except UnsupportedKerasLayer:
-            raise UnsupportedKerasLayer(
-                f"layer {layer.name!r}: {kind} has no Keras equivalent that this format writes"
-            ) from None
-        if activation == "leaky_relu" and getattr(layer, "negative_slope", 0.2) != 0.2:
-            spec = {"class_name": "LeakyReLU", "config": {"name": layer.name, "negative_slope": layer.negative_slope}}
-        elif activation == "elu" and getattr(layer, "alpha", 1.0) != 1.0:
-            spec = {"class_name": "ELU", "config": {"name": layer.name, "alpha": layer.alpha}}
-        else:
-            spec = {"class_name": "Activation", "config": {"name": layer.name, "activation": activation}}
+        raise UnsupportedKerasLayer(f"layer {layer.name!r}: {kind} has no Keras equivalent that this format writes")
     return spec, [(name, np.ascontiguousarray(to_host(array))) for name, array in weights]
 
 
