@@ -166,3 +166,27 @@ def test_batchnorm_moving_statistics_stay_identical_on_every_rank(tmp_path):
             np.testing.assert_array_equal(other[key], ranks[0][key], err_msg=key)
     # The moving statistics did move (they start at 0 and 1).
     assert np.abs(ranks[0]["moving_mean"]).max() > 1e-3
+
+
+def _two_gpus_with_nccl():
+    try:
+        import cupy
+        from cupy.cuda import nccl  # noqa: F401
+
+        return cupy.cuda.runtime.getDeviceCount() >= 2
+    except Exception:
+        return False
+
+
+@needs_mpi
+@pytest.mark.gpu
+@pytest.mark.skipif(not _two_gpus_with_nccl(), reason="needs CuPy with NCCL and a GPU per rank (2 GPUs)")
+def test_cupy_ranks_reduce_on_the_device_and_train_as_one_process(tmp_path):
+    single, multi = tmp_path / "single", tmp_path / "multi"
+    single.mkdir(), multi.mkdir()
+    gpu = dict(env(), FRAMEWORK_BACKEND="cupy")
+    for command, out in (([sys.executable], single), ([MPIEXEC, "-n", "2", sys.executable], multi)):
+        subprocess.run([*command, str(WORKER), "fit", str(out)], env=gpu, check=True, timeout=300)
+    one, two = arrays(single / "rank-0.npz"), arrays(multi / "rank-1.npz")
+    for key in (k for k in one if k.startswith("arr_")):
+        np.testing.assert_allclose(two[key], one[key], rtol=1e-6, atol=1e-9)

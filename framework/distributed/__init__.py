@@ -17,7 +17,7 @@ Without an MPI launcher (or before `init()`), the size is 1 and nothing here
 does anything: the same script runs as one process, with or without mpi4py.
 """
 
-from framework.distributed.communicators import MPICommunicator, SingleProcess, launched_by_mpi
+from framework.distributed.communicators import MPICommunicator, SingleProcess, launched_by_mpi, select_local_device
 from framework.distributed.sharding import shard_bounds, shard_slice
 
 __all__ = ["init", "rank", "size", "is_initialized", "launched_by_mpi", "shard_bounds", "shard_slice"]
@@ -37,7 +37,22 @@ def init():
     global _communicator
     if _communicator is None:
         _communicator = MPICommunicator.create() if launched_by_mpi() else _single
+        device = select_local_device()
+        if _communicator.size > 1 and device is not None:
+            _use_gpu(device)
     return _communicator
+
+
+def _use_gpu(local_rank):
+    """On a node with GPUs, give each local rank its own (where CuPy is installed)."""
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # no CuPy, no driver: a CPU job
+        return
+    if count:
+        cupy.cuda.Device(local_rank % count).use()
 
 
 def communicator():

@@ -29,6 +29,9 @@ class SingleProcess:
     rank = 0
     size = 1
 
+    def for_backend(self, backend):
+        return self
+
     def allreduce(self, array):
         return array
 
@@ -83,6 +86,14 @@ class MPICommunicator:
 
         sys.excepthook = abort_job
 
+    def for_backend(self, backend):
+        """The communicator that sums `backend`'s arrays: this one, or NCCL's on the GPU where CuPy has it."""
+        if backend.name != "cupy":
+            return self
+        if not hasattr(self, "_device"):
+            self._device = NCCLCommunicator.create(self)
+        return self._device or self
+
     def allreduce(self, array):
         """The element-wise sum of `array` over all ranks (a new contiguous NumPy array)."""
         array = np.ascontiguousarray(array)
@@ -113,3 +124,52 @@ class MPICommunicator:
 
     def abort(self, code=1):
         self.comm.Abort(code)
+
+
+class NCCLCommunicator:
+    """Sums CuPy arrays on the GPUs with NCCL; MPI still carries everything else.
+
+    Made by `MPICommunicator.for_backend` the first time a CuPy step is
+    reduced (every rank gets there in the same step, as NCCL's set-up is
+    collective). Each rank uses the GPU of its local rank on the node.
+    Untested here: the test machines have no GPU (the test is skipped with
+    that reason).
+    """
+
+    def __init__(self, mpi, cupy, nccl):
+        self.mpi, self.cupy, self.nccl = mpi, cupy, nccl
+        self.rank, self.size = mpi.rank, mpi.size
+        unique_id = nccl.get_unique_id() if mpi.rank == 0 else None
+        unique_id = mpi.broadcast_object(unique_id)
+        self.comm = nccl.NcclCommunicator(mpi.size, unique_id, mpi.rank)
+        self.types = {np.dtype("float32"): nccl.NCCL_FLOAT32, np.dtype("float64"): nccl.NCCL_FLOAT64}
+
+    @classmethod
+    def create(cls, mpi):
+        """An NCCL communicator, or None (after telling every rank) where CuPy has no NCCL."""
+        try:
+            import cupy
+            from cupy.cuda import nccl
+        except ImportError:
+            nccl = None
+        usable = mpi.comm.allreduce(0 if nccl is None else 1) == mpi.size  # all ranks or none
+        return cls(mpi, cupy, nccl) if usable else None
+
+    device_arrays = True
+
+    def allreduce(self, array):
+        """The element-wise sum over all ranks of a CuPy `array`, computed on the GPUs."""
+        array = self.cupy.ascontiguousarray(array)
+        total = self.cupy.empty_like(array)
+        stream = self.cupy.cuda.get_current_stream()
+        self.comm.allReduce(array.data.ptr, total.data.ptr, array.size, self.types[array.dtype],
+                            self.nccl.NCCL_SUM, stream.ptr)
+        return total
+
+
+def select_local_device():
+    """Use the GPU of this rank's place on its node (launchers tell the local rank)."""
+    for name in ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return None

@@ -41,18 +41,19 @@ def reduce_step(model, grads, counts):
     n_local, n_global = counts
     weight = n_local / n_global
     backend = get_backend()
+    comm = comm.for_backend(backend)  # NCCL on the GPU where it is available
+    on_device = getattr(comm, "device_arrays", False)
+    xp = backend.xp if on_device else np
     states = [(layer, key, value) for layer in model._body for key, value in _float_state(layer)]
     arrays = list(grads.values()) + [value for _, _, value in states]
     dtype = np.result_type(*[a.dtype for a in arrays]) if arrays else np.float32
-    packed = np.empty(sum(int(a.size) for a in arrays), dtype=dtype)
+    packed = xp.zeros(sum(int(a.size) for a in arrays), dtype=dtype)
     offset = 0
     for a in arrays:
         size = int(a.size)
-        if n_local:
-            packed[offset : offset + size] = backend.to_numpy(a).ravel()
+        if n_local:  # an empty shard contributes zeros
+            packed[offset : offset + size] = (a if on_device else backend.to_numpy(a)).ravel()
             packed[offset : offset + size] *= weight
-        else:
-            packed[offset : offset + size] = 0
         offset += size
     total = comm.allreduce(packed)
     offset = 0
