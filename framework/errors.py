@@ -47,3 +47,11 @@ class CheckpointError(FrameworkError, OSError):
 
 class DistributedError(FrameworkError, RuntimeError):
     """Distributed training cannot start or continue (mpi4py missing, ranks disagree, ...)."""
+
+
+class DatasetError(FrameworkError, OSError):
+    """A data set cannot be downloaded, verified or read.
+
+    The message names the files, the folder they belong in and where to get
+    them. It derives from `OSError`, as network and file errors do.
+    """

@@ -1,5 +1,7 @@
-"""Built-in data sets, available offline."""
+"""Built-in data sets: scikit-learn's digits and the small teaching sets offline, MNIST and
+Fashion-MNIST downloaded once into a verified cache."""
 
+from framework.datasets import mnist, small
 from framework.hookspecs import hookimpl
 
 
@@ -24,3 +26,7 @@ def load_digits(test_size=0.2, seed=0):
 @hookimpl
 def register_datasets(register):
     register(load_digits, name="digits")
+    register(mnist.load_mnist, name="mnist")
+    register(mnist.load_fashion_mnist, name="fashion_mnist")
+    for name in ("iris", "wine", "breast_cancer", "diabetes", "moons", "circles", "spiral", "xor"):
+        register(getattr(small, f"load_{name}"), name=name)
