@@ -116,8 +116,8 @@ def test_compile_needs_exactly_one_loss():
 
 
 def test_unknown_dataset_and_backend():
-    with pytest.raises(UnknownNameError, match=r"unknown dataset 'mnist'; known: .*digits"):
-        fw.datasets.load("mnist")
+    with pytest.raises(UnknownNameError, match=r"unknown dataset 'cifar100'; known: .*digits.*mnist"):
+        fw.datasets.load("cifar100")
     before = fw.get_backend()
     with pytest.raises(UnknownNameError, match=r"unknown backend 'jax'; known: .*numpy"):
         fw.set_backend("jax")

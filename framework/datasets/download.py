@@ -206,7 +206,7 @@ def _download(url, folder, name, digests, timeout, progress):
             hashers = {algorithm: hashlib.new(algorithm) for algorithm in digests}
             size = 0
             with os.fdopen(descriptor, "wb") as out, _bar(total, name, progress) as bar:
-                while chunk := response.read(_CHUNK):
+                while chunk := response.read1(_CHUNK):  # what has arrived, up to _CHUNK
                     out.write(chunk)
                     for hasher in hashers.values():
                         hasher.update(chunk)
