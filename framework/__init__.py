@@ -14,6 +14,7 @@ scikit-learn): plugins load when a name is first looked up.
 
 from framework import activations, callbacks, datasets, distributed, errors, export, initializers, layers, metrics
 from framework import optimizers, registry, regularizers, schedules
+from framework import data
 from framework.backend import Backend, get_backend, set_backend
 from framework.callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from framework.config import floatx, set_floatx
@@ -21,6 +22,7 @@ from framework.errors import (
     BackendError,
     CheckpointError,
     DistributedError,
+    DatasetError,
     FrameworkError,
     InvalidArgumentError,
     NotCompiledError,
@@ -46,6 +48,7 @@ __all__ = [
     "optimizers",
     "schedules",
     "datasets",
+    "data",
     "callbacks",
     "metrics",
     "errors",
@@ -72,4 +75,5 @@ __all__ = [
     "PluginError",
     "CheckpointError",
     "DistributedError",
+    "DatasetError",
 ]

@@ -229,7 +229,7 @@ class Sequential:
 
     # -- training and inference (the loop lives in framework.training.loop) --
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement"):
+            validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None):
         """Train for `epochs` epochs; each visits every sample exactly once.
 
         Returns a `History` whose ``history`` holds each epoch's ``loss``, the
@@ -242,25 +242,36 @@ class Sequential:
         order if ``shuffle=False``) or ``"with_replacement"`` (each epoch draws
         n indices uniformly, so about 63% of the samples appear; `shuffle` is
         then ignored). Both are fixed by `fw.set_seed` and resume exactly.
+
+        `x` may also be data read batch by batch: a ``numpy.memmap`` or
+        ``h5py.Dataset`` (with `y`), a `fw.data.Sequence`, or a generator of
+        ``(x, y)`` batches with `steps_per_epoch` batches per epoch.
         """
         return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, sampling=sampling)
+                        initial_epoch=initial_epoch, sampling=sampling,
+                        steps_per_epoch=steps_per_epoch)
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
         return loop.train_on_batch(self, x, y)
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
-        """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`."""
-        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict)
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None):
+        """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`.
 
-    def predict(self, x, batch_size=32, verbose=0):
+        `x` may be read batch by batch as in `fit`; a generator gives `steps`
+        batches (None: until it is exhausted).
+        """
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict, steps=steps)
+
+    def predict(self, x, batch_size=32, verbose=0, steps=None):
         """Model outputs for `x` as a NumPy array: class probabilities for cross-entropy models.
 
-        An empty `x` of shape (0, features) gives shape (0, outputs).
+        An empty `x` of shape (0, features) gives shape (0, outputs). `x` may be
+        read batch by batch as in `fit` (batches of x, or of (x, y)); a
+        generator gives `steps` batches (None: until it is exhausted).
         """
-        return loop.predict(self, x, batch_size=batch_size, verbose=verbose)
+        return loop.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps)
 
     # -- weights ------------------------------------------------------------
     def get_weights(self):

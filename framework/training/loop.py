@@ -32,8 +32,22 @@ def _prepare(model, x, y, x_name="x", y_name="y"):
     return x, y
 
 
+def _preparer(model, targets=True):
+    """``prepare(x, y, where)`` for `data.adapt`: `_prepare` on the whole data (`where` None) or one batch."""
+    if not model._layers:
+        raise InvalidArgumentError("the model has no layers; add some first")
+
+    def prepare(x, y, where):
+        x_name, y_name = ("x", "y") if where is None else (f"{where}: x", f"{where}: y")
+        if not targets:
+            return checks.features(x, x_name, feature_shape=model.input_shape[1:] if model.built else None), None
+        return _prepare(model, x, y, x_name, y_name)
+
+    return prepare
+
+
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement"):
+        validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None):
     """See `Sequential.fit`."""
     model._require_compiled("fit")
     batch_size = checks.positive_int(batch_size, "batch_size")
@@ -44,30 +58,27 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     validation_split = checks.fraction(validation_split, "validation_split")
     sampling = checks.one_of(sampling, data.SAMPLINGS, "sampling")
     callbacks = _check_callbacks(callbacks)
-    x, y = _prepare(model, x, y)
+    if steps_per_epoch is not None:
+        steps_per_epoch = checks.positive_int(steps_per_epoch, "steps_per_epoch")
+    train = data.adapt(x, y, batch_size, _preparer(model), steps_per_epoch, "steps_per_epoch")
+    if sampling == "with_replacement" and train.size is None:
+        raise InvalidArgumentError(
+            f"sampling='with_replacement' draws samples by index; x, a {type(x).__name__}, has none to draw "
+            "(use a Sequence, or arrays)"
+        )
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise InvalidArgumentError(
-                f"validation_data must be a tuple (x_val, y_val), got {type(validation_data).__name__}"
-            )
-        val = _prepare(model, *validation_data, "validation_data[0]", "validation_data[1]")
+        val = _validation(model, validation_data, batch_size)
     elif validation_split > 0:
-        split = int(len(x) * (1.0 - validation_split))
-        if split == 0 or split == len(x):
-            raise InvalidArgumentError(
-                f"validation_split={validation_split} of {len(x)} samples leaves "
-                f"{split} for training and {len(x) - split} for validation; both need at least one"
-            )
-        x, y, val = x[:split], y[:split], (x[split:], y[split:])
+        train, val = train.split(validation_split)
     else:
         val = None
-    model.build((None, *x.shape[1:]))
+    model.build((None, *train.feature_shape))
     if model.shuffle_seed is None:
         model.shuffle_seed = distributed.broadcast_value(random.new_seed())  # one data order for all ranks
 
     backend = get_backend()
-    n = len(x)
-    steps = -(-n // batch_size)
+    n = train.size  # what an epoch's order permutes; None: the source's own order
+    steps = train.steps
     model.history = History()
     extra = [ProgressBar(verbose)] if verbose else []
     # The keys every epoch's logs will have: callbacks check their templates against them.
@@ -84,15 +95,15 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     warned = False
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
-        if sampling == "with_replacement" or shuffle:
+        if n is not None and (sampling == "with_replacement" or shuffle):
             order = data.epoch_order(model.shuffle_seed, epoch, n, sampling)
-        else:
+        else:  # in order, or the source's own order (a generator's)
             order = None
         sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
         seen = 0
-        for step, index in enumerate(data.batches(n, batch_size, order)):
+        for step, (x_batch, y_batch) in enumerate(train.batches(order)):
             hooks.on_train_batch_begin(step)
-            (x_part, t_part), counts = distributed.local_batch(x[index], y[index])
+            (x_part, t_part), counts = distributed.local_batch(x_batch, y_batch)
             t = backend.asarray(t_part)
             loss, scores = train_step(model, backend.asarray(x_part), t, counts)
             size = counts[0]
@@ -109,14 +120,17 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
             if model.stop_training:
                 break
+        train.on_epoch_end()
+        if seen == 0:  # a generator ran out of data before this epoch's first batch
+            break
         logs = {key: total / seen for key, total in sums.items()}
         logs["learning_rate"] = model.optimizer.last_learning_rate  # that of the epoch's last update
         if val is not None:
-            val_logs = evaluate_arrays(model, *val, batch_size)
+            val_logs = evaluate_arrays(model, *val, batch_size) if isinstance(val, tuple) else evaluate_batches(model, val)
             logs.update({f"val_{key}": value for key, value in val_logs.items()})
         model.epochs_done = epoch + 1  # before the hooks: a checkpoint saved there records this epoch
         hooks.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        if model.stop_training or train.ran_out:
             break
     hooks.on_train_end()
     return model.history
@@ -154,14 +168,55 @@ def evaluate_arrays(model, x, y, batch_size):
     return {key: total / n for key, total in zip(sums, totals)}
 
 
-def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
+def evaluate_batches(model, source):
+    """As `evaluate_arrays`, over the checked host batches of a `data.adapt` adapter.
+
+    Every rank of a distributed job reads all the batches (a stream cannot
+    be cut into shares up front), so each has the whole result.
+    """
+    backend = get_backend()
+    loss_layer = model._loss_layer
+    metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
+    sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
+    seen = 0
+    penalty = float(regularization_loss(model))
+    for x_batch, y_batch in source.batches():
+        t = backend.asarray(y_batch)
+        scores = model._forward(backend.asarray(x_batch), training=False)
+        sums["loss"] += (float(loss_layer.forward(scores, t)) + penalty) * len(t)
+        for name, fn in metric_fns:
+            sums[name] += fn(scores, t) * len(t)
+        seen += len(t)
+    return {key: total / seen for key, total in sums.items()}
+
+
+def _validation(model, validation_data, batch_size):
+    """Checked host arrays ``(x_val, y_val)``, or an adapter for data read batch by batch."""
+    if isinstance(validation_data, data.Sequence):
+        return data.adapt(validation_data, None, batch_size, _preparer(model))
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise InvalidArgumentError(
+            "validation_data must be a tuple (x_val, y_val) or a fw.data.Sequence, "
+            f"got {type(validation_data).__name__}"
+        )
+    if any(data.is_stream(part) for part in validation_data):
+        return data.adapt(*validation_data, batch_size, _preparer(model))
+    return _prepare(model, *validation_data, "validation_data[0]", "validation_data[1]")
+
+
+def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None):
     """See `Sequential.evaluate`."""
     model._require_compiled("evaluate")
     batch_size = checks.positive_int(batch_size, "batch_size")
     verbose = checks.one_of(verbose, (0, 1, 2), "verbose") if distributed.is_chief() else 0
-    x, y = _prepare(model, x, y)
-    model.build((None, *x.shape[1:]))
-    logs = evaluate_arrays(model, x, y, batch_size)
+    if data.is_stream(x):
+        source = data.adapt(x, y, batch_size, _preparer(model), _steps(steps), "steps")
+        model.build((None, *source.feature_shape))
+        logs = evaluate_batches(model, source)
+    else:
+        x, y = _prepare(model, x, y)
+        model.build((None, *x.shape[1:]))
+        logs = evaluate_arrays(model, x, y, batch_size)
     if verbose:
         from framework.training.progress import format_logs
 
@@ -172,11 +227,14 @@ def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False)
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size=32, verbose=0):
+def predict(model, x, batch_size=32, verbose=0, steps=None):
     """See `Sequential.predict`."""
     batch_size = checks.positive_int(batch_size, "batch_size")
     if not model._layers:
         raise InvalidArgumentError("predict: the model has no layers; add some first")
+    if data.is_stream(x):
+        return _predict_batches(model, data.adapt(x, None, batch_size, _preparer(model, targets=False), _steps(steps),
+                                                  "steps", targets=False))
     x = checks.features(x, "x", feature_shape=model.input_shape[1:] if model.built else None, allow_empty=True)
     model.build((None, *x.shape[1:]))
     backend = get_backend()
@@ -190,6 +248,22 @@ def predict(model, x, batch_size=32, verbose=0):
             y = loss_layer.predict(y)
         out[index] = backend.to_numpy(y)
     return distributed.gather(out)
+
+
+def _predict_batches(model, source):
+    """`predict` over an adapter's batches: the outputs, concatenated on the host."""
+    model.build((None, *source.feature_shape))
+    backend = get_backend()
+    loss_layer = model._loss_layer
+    outputs = []
+    for x_batch, _ in source.batches():
+        y = model._forward(backend.asarray(x_batch), training=False)
+        outputs.append(backend.to_numpy(loss_layer.predict(y) if loss_layer is not None else y))
+    return np.concatenate(outputs)
+
+
+def _steps(steps):
+    return None if steps is None else checks.positive_int(steps, "steps")
 
 
 def _check_callbacks(callbacks):
