@@ -243,3 +243,14 @@ def test_the_cache_folder_defaults_to_the_platform_cache(monkeypatch, tmp_path):
         assert download.cache_dir() == tmp_path / ".cache" / "dlfs-framework" / "datasets"
     monkeypatch.setenv(download.ENV_DATA_DIR, str(tmp_path / "mine"))
     assert download.cache_dir() == tmp_path / "mine"
+
+
+def test_the_progress_bar_shows_the_size_and_the_speed(cache, server, files, capsys):
+    name = "train-images-idx3-ubyte.gz"
+    body = files[name]
+    server.serve(f"/a/{name}", body)
+    download.fetch("demo", {name: {"sha256": sha256(body)}}, [], user_mirrors=[f"{server.url}/a"], progress=True)
+    err = capsys.readouterr().err
+    assert name in err
+    assert f"/{len(body) / 1024:.1f}k" in err  # the total size, in KiB
+    assert "B/s" in err  # the speed
