@@ -237,6 +237,8 @@ class Unequal(ArraySequence):
          r"steps_per_epoch must be a positive integer, got steps_per_epoch=0"),
         (lambda m, x, y: m.fit(iter([])), r"steps_per_epoch"),
         (lambda m, x, y: m.fit(iter([]), steps_per_epoch=2), r"yielded no batches"),
+        (lambda m, x, y: m.fit(batches_forever(x, y, 40), steps_per_epoch=3, sampling="with_replacement"),
+         r"sampling='with_replacement' draws samples by index; x, a generator, has none to draw"),
         (lambda m, x, y: m.fit(x, y, validation_data=iter([(x, y)])),
          r"validation_data must be a tuple \(x_val, y_val\) or a fw.data.Sequence, got list_iterator"),
     ],
@@ -246,3 +248,10 @@ def test_bad_streams_get_framework_errors(make_call, match):
     model = make_model()
     with pytest.raises(InvalidArgumentError, match=match):
         make_call(model, x, y)
+
+
+def test_sampling_with_replacement_reads_repeated_indices_from_disk(on_disk):
+    reference, model = make_model(), make_model()
+    reference.fit(*on_disk["array"], epochs=2, batch_size=32, sampling="with_replacement", verbose=0)
+    model.fit(*on_disk["h5py"], epochs=2, batch_size=32, sampling="with_replacement", verbose=0)
+    assert_same_weights(model, reference)
