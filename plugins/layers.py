@@ -15,3 +15,6 @@ def register_layers(register):
                 layers.IdentityWithLoss, layers.IdentityWithAbsoluteLoss, layers.SigmoidWithLoss,
                 layers.MulticlassHingeLoss):
         register(cls)
+    for cls in (layers.Convolution, layers.MaxPooling2D, layers.Pooling, layers.AveragePooling2D,
+                layers.GlobalAveragePooling2D, layers.Flatten, layers.Reshape):
+        register(cls)

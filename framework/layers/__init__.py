@@ -15,6 +15,11 @@
 ``IdentityWithAbsoluteLoss``  mean absolute error ("mae")
 ``SigmoidWithLoss``           sigmoid + binary cross-entropy
 ``MulticlassHingeLoss``       the multiclass SVM loss
+``Convolution`` (``Conv2D``)  2-d convolution through im2col
+``MaxPooling2D``, ``Pooling`` the max of each window
+``AveragePooling2D``          the mean of each window
+``GlobalAveragePooling2D``    the mean over height and width
+``Flatten``, ``Reshape``      new shapes for the same numbers
 ============================  =====================================
 
 Plugin layers are found by name with `framework.layers.get`.
@@ -24,9 +29,13 @@ from framework.layers.affine import Affine, Dense
 from framework.layers.base import Layer, LossLayer
 from framework.layers.batch_normalization import BatchNormalization
 from framework.layers.dropout import Dropout
+from framework.layers.convolution import Conv2D, Convolution
+from framework.layers.flatten import Flatten
 from framework.layers.graph_nodes import AddLayer, MulLayer
 from framework.layers.linear import Linear
+from framework.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, Pooling
 from framework.layers.relu import ReLU
+from framework.layers.reshape import Reshape
 from framework.layers.sigmoid import Sigmoid
 from framework.layers.softmax_with_loss import SoftmaxWithLoss
 from framework.layers.tanh import Tanh
@@ -43,6 +52,8 @@ __all__ = ["Layer", "LossLayer", "Affine", "Dense", "ReLU", "Sigmoid", "SoftmaxW
 __all__ += ["Dropout", "BatchNormalization"]
 __all__ += ["Tanh", "LeakyReLU", "ELU", "Softmax", "Activation", "IdentityWithLoss", "IdentityWithAbsoluteLoss",
             "SigmoidWithLoss", "MulticlassHingeLoss"]
+__all__ += ["Convolution", "Conv2D", "MaxPooling2D", "Pooling", "AveragePooling2D", "GlobalAveragePooling2D",
+            "Flatten", "Reshape"]
 
 
 def get(name):
