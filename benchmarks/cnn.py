@@ -1,0 +1,131 @@
+"""One epoch of the book's SimpleConvNet (float32, SGD, batch 100) against PyTorch on the CPU.
+
+The model: Convolution 30 filters 5x5, ReLU, 2x2 max pooling, Affine 100,
+ReLU, Affine 10, softmax cross-entropy; one epoch over 6,000 synthetic
+1x28x28 images. Printed: seconds per epoch (median of alternating runs) and,
+when PyTorch is installed (``pip install -e '.[bench]'``), PyTorch's seconds
+for the same model in the same run and the ratio ours / PyTorch. Target: at
+most 2. ``--profile`` adds where our time goes, layer by layer.
+
+    python benchmarks/cnn.py [--repeats 5] [--samples 6000] [--profile]
+"""
+
+import argparse
+import collections
+import statistics
+import time
+
+import numpy as np
+
+import framework as fw
+from framework import layers
+
+BATCH = 100
+
+
+def simple_conv_net():
+    model = fw.Sequential([
+        layers.Convolution(30, 5), layers.ReLU(), layers.MaxPooling2D(2),
+        layers.Affine(100, weight_init="he_normal"), layers.ReLU(), layers.Affine(10, weight_init="he_normal"),
+        layers.SoftmaxWithLoss(),
+    ])
+    model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.01))
+    return model
+
+
+def ours_epoch(model, x, t):
+    start = time.perf_counter()
+    model.fit(x, t, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+    return time.perf_counter() - start
+
+
+def torch_model(torch):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10),
+    )
+    return model, torch.optim.SGD(model.parameters(), lr=0.01)
+
+
+def torch_epoch(torch, model_and_optimizer, x, t):
+    """The same epoch in PyTorch: shuffled batches of 100, forward, loss, backward, step."""
+    model, optimizer = model_and_optimizer
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    order = torch.randperm(len(x))
+    for i in range(0, len(x), BATCH):
+        index = order[i:i + BATCH]
+        optimizer.zero_grad()
+        loss_fn(model(x[index]), t[index]).backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def profile(model, x, t, batches=20):
+    """Seconds per epoch spent in each layer's forward and backward (one timed pass per batch)."""
+    spent = collections.defaultdict(float)
+    backend = fw.get_backend()
+    body, loss_layer = model.layers[:-1], model.layers[-1]
+    for i in range(batches):
+        xb, tb = backend.asarray(x[i * BATCH:(i + 1) * BATCH]), backend.asarray(t[i * BATCH:(i + 1) * BATCH])
+        out = xb
+        for layer in body:
+            start = time.perf_counter()
+            out = layer.forward(out, training=True)
+            spent[f"{layer.name} forward"] += time.perf_counter() - start
+        loss_layer.forward(out, tb)
+        dout = loss_layer.backward(1.0)
+        for layer in reversed(body):
+            start = time.perf_counter()
+            dout = layer.backward(dout)
+            spent[f"{layer.name} backward"] += time.perf_counter() - start
+    scale = len(x) / (batches * BATCH)
+    return {name: seconds * scale for name, seconds in spent.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=6000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = rng.random((args.samples, 1, 28, 28), dtype=np.float32)
+    t = rng.integers(0, 10, args.samples)
+    fw.set_seed(0)
+    model = simple_conv_net()
+    model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm-up: build, first allocations
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.manual_seed(0)
+        tx, tt = torch.from_numpy(x), torch.from_numpy(t)
+        tmodel = torch_model(torch)
+        torch_epoch(torch, tmodel, tx[:BATCH], tt[:BATCH])
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    ours, theirs = [], []
+    for _ in range(args.repeats):  # alternate, so that noise from the shared machine hits both
+        ours.append(ours_epoch(model, x, t))
+        if torch is not None:
+            theirs.append(torch_epoch(torch, tmodel, tx, tt))
+    print(f"SimpleConvNet, float32, SGD, batch {BATCH}, {args.samples} samples, {args.repeats} alternating runs")
+    print(f"ours    s/epoch: median {statistics.median(ours):.3f}  runs {' '.join(f'{s:.3f}' for s in ours)}")
+    if torch is not None:
+        print(f"PyTorch s/epoch: median {statistics.median(theirs):.3f}  runs {' '.join(f'{s:.3f}' for s in theirs)}")
+        ratios = [a / b for a, b in zip(ours, theirs)]
+        print(f"ratio ours/PyTorch: median {statistics.median(ratios):.2f}  runs {' '.join(f'{r:.2f}' for r in ratios)}")
+    else:
+        print("PyTorch is not installed: pip install -e '.[bench]' for the ratio")
+    if args.profile:
+        print("where our time goes (s/epoch):")
+        for name, seconds in sorted(profile(model, x, t).items(), key=lambda item: -item[1]):
+            print(f"  {name:24s} {seconds:.3f}")
+
+
+if __name__ == "__main__":
+    main()
