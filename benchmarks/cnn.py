@@ -89,6 +89,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=6000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -100,6 +101,8 @@ def main():
     try:
         import torch
     except ImportError:
+        torch = None
+    if args.no_torch:
         torch = None
     if torch is not None:
         torch.manual_seed(0)

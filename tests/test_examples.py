@@ -34,3 +34,13 @@ def test_regression_mlp_matches_linear_regression():
 def test_binary_moons_reaches_95_percent():
     match = re.fullmatch(r"test accuracy (\d\.\d+)", _last_line("binary_moons.py"))
     assert match and float(match.group(1)) >= 0.95
+
+
+def test_digits_cnn_reaches_98_percent():
+    example = EXAMPLE.parent / "digits_cnn.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    last = result.stdout.strip().splitlines()[-1]
+    accuracy = float(re.fullmatch(r"test accuracy (\d\.\d+)", last).group(1))
+    assert accuracy >= 0.98, result.stdout[-2000:]
+    assert "(None, 32, 4, 4)" in result.stdout  # the summary shows the shapes before training
