@@ -2,17 +2,23 @@
 
 The model: Convolution 30 filters 5x5, ReLU, 2x2 max pooling, Affine 100,
 ReLU, Affine 10, softmax cross-entropy; one epoch over 6,000 synthetic
-1x28x28 images. Printed: seconds per epoch (median of alternating runs) and,
+1x28x28 images. Printed: seconds per epoch (median of alternating runs, each
+epoch in a fresh process, so that PyTorch's thread pool never competes with
+NumPy's BLAS threads inside one process) and,
 when PyTorch is installed (``pip install -e '.[bench]'``), PyTorch's seconds
 for the same model in the same run and the ratio ours / PyTorch. Target: at
 most 2. ``--profile`` adds where our time goes, layer by layer.
 
-    python benchmarks/cnn.py [--repeats 5] [--samples 6000] [--profile]
+    python benchmarks/cnn.py [--repeats 5] [--samples 6000] [--threads 1] [--profile]
 """
 
 import argparse
 import collections
+import importlib.util
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -84,50 +90,86 @@ def profile(model, x, t, batches=20):
     return {name: seconds * scale for name, seconds in spent.items()}
 
 
+def one_epoch(side, samples):
+    """Seconds for one epoch of `side` ("ours" or "torch") after a warm-up batch, in this process."""
+    rng = np.random.default_rng(0)
+    x = rng.random((samples, 1, 28, 28), dtype=np.float32)
+    t = rng.integers(0, 10, samples)
+    if side == "ours":
+        fw.set_seed(0)
+        model = simple_conv_net()
+        model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm-up: build, first allocations
+        return ours_epoch(model, x, t)
+    import torch
+
+    torch.manual_seed(0)
+    tx, tt = torch.from_numpy(x), torch.from_numpy(t)
+    model = torch_model(torch)
+    torch_epoch(torch, model, tx[:BATCH], tt[:BATCH])
+    return torch_epoch(torch, model, tx, tt)
+
+
+def child(side, samples, threads):
+    """Run `one_epoch` in a fresh process: PyTorch's thread pool must not share a process with NumPy's BLAS."""
+    command = [sys.executable, __file__, "--child", side, "--samples", str(samples)]
+    env = dict(os.environ)
+    if threads:  # both sides get the same number of threads (BLAS for ours, OpenMP for PyTorch)
+        env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=6000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads for both sides (default: each library's own choice); 1 is steadier on a busy machine")
+    parser.add_argument("--child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(one_epoch(args.child, args.samples))
+        return
 
-    rng = np.random.default_rng(0)
-    x = rng.random((args.samples, 1, 28, 28), dtype=np.float32)
-    t = rng.integers(0, 10, args.samples)
-    fw.set_seed(0)
-    model = simple_conv_net()
-    model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm-up: build, first allocations
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if args.no_torch:
-        torch = None
-    if torch is not None:
-        torch.manual_seed(0)
-        tx, tt = torch.from_numpy(x), torch.from_numpy(t)
-        tmodel = torch_model(torch)
-        torch_epoch(torch, tmodel, tx[:BATCH], tt[:BATCH])
-        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-
+    has_torch = importlib.util.find_spec("torch") is not None and not args.no_torch
+    print(f"BLAS: {blas_info()}")
     ours, theirs = [], []
     for _ in range(args.repeats):  # alternate, so that noise from the shared machine hits both
-        ours.append(ours_epoch(model, x, t))
-        if torch is not None:
-            theirs.append(torch_epoch(torch, tmodel, tx, tt))
-    print(f"SimpleConvNet, float32, SGD, batch {BATCH}, {args.samples} samples, {args.repeats} alternating runs")
+        ours.append(child("ours", args.samples, args.threads))
+        if has_torch:
+            theirs.append(child("torch", args.samples, args.threads))
+    print(f"SimpleConvNet, float32, SGD, batch {BATCH}, {args.samples} samples, {args.repeats} alternating runs, "
+          f"each in a fresh process, threads={args.threads or 'default'}")
     print(f"ours    s/epoch: median {statistics.median(ours):.3f}  runs {' '.join(f'{s:.3f}' for s in ours)}")
-    if torch is not None:
+    if has_torch:
         print(f"PyTorch s/epoch: median {statistics.median(theirs):.3f}  runs {' '.join(f'{s:.3f}' for s in theirs)}")
         ratios = [a / b for a, b in zip(ours, theirs)]
         print(f"ratio ours/PyTorch: median {statistics.median(ratios):.2f}  runs {' '.join(f'{r:.2f}' for r in ratios)}")
     else:
-        print("PyTorch is not installed: pip install -e '.[bench]' for the ratio")
+        print("PyTorch is not installed (or --no-torch): pip install -e '.[bench]' for the ratio")
     if args.profile:
-        print("where our time goes (s/epoch):")
+        rng = np.random.default_rng(0)
+        x, t = rng.random((args.samples, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, args.samples)
+        fw.set_seed(0)
+        model = simple_conv_net()
+        model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)
+        print("where our time goes (s/epoch, layer by layer, the loss and the update left out):")
         for name, seconds in sorted(profile(model, x, t).items(), key=lambda item: -item[1]):
             print(f"  {name:24s} {seconds:.3f}")
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    return ", ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
 
 
 if __name__ == "__main__":
