@@ -142,13 +142,19 @@ class MaxPooling2D(_Pooling2D):
 
 
 def _first_max(views):
-    """Elementwise max of same-shaped arrays and the index of the first that attains it."""
+    """Elementwise max of same-shaped arrays and the index of the first that attains it.
+
+    With two arrays (a 2-wide window) the index is the boolean "the second
+    wins": an int array and a `where` per step cost twice the time.
+    """
     xp = get_backend().xp
-    best, arg = views[0], xp.zeros(views[0].shape, dtype=xp.int8)
+    best, arg = views[0], None
     for k, view in enumerate(views[1:], start=1):
         wins = view > best  # strictly greater: an earlier maximum keeps a tie
         best = xp.maximum(best, view)
-        arg = xp.where(wins, xp.int8(k), arg)
+        arg = wins if arg is None else xp.where(wins, xp.int8(k), arg)
+    if arg is None:  # a window 1 wide: the only cell wins
+        arg = xp.zeros(best.shape, dtype=bool)
     return best, arg
 
 
@@ -158,9 +164,14 @@ def _spread(d, arg, count, axis):
     shape = list(d.shape)
     shape.insert(axis, count)
     out = xp.empty(shape, dtype=d.dtype)
+    at = [(slice(None),) * axis + (k,) for k in range(count)]
+    if count == 2:  # `arg` is "the second wins": one product, and the first gets the rest
+        second = d * arg
+        out[at[1]] = second
+        out[at[0]] = d - second
+        return out
     for k in range(count):
-        index = (slice(None),) * axis + (k,)
-        out[index] = d * (arg == k)
+        out[at[k]] = d * (arg == k)
     return out
 
 
