@@ -28,8 +28,8 @@ Plugin layers are found by name with `framework.layers.get`.
 from framework.layers.affine import Affine, Dense
 from framework.layers.base import Layer, LossLayer
 from framework.layers.batch_normalization import BatchNormalization
-from framework.layers.dropout import Dropout
 from framework.layers.convolution import Conv2D, Convolution
+from framework.layers.dropout import Dropout
 from framework.layers.flatten import Flatten
 from framework.layers.graph_nodes import AddLayer, MulLayer
 from framework.layers.linear import Linear
