@@ -16,6 +16,7 @@ import argparse
 import collections
 import importlib.util
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def child(side, samples, threads):
     if threads:  # both sides get the same number of threads (BLAS for ours, OpenMP for PyTorch)
         env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    return float(result.stdout.strip().splitlines()[-1])
+    seconds, peak_mb = result.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(peak_mb)
 
 
 def main():
@@ -130,21 +132,27 @@ def main():
     parser.add_argument("--child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(one_epoch(args.child, args.samples))
+        seconds = one_epoch(args.child, args.samples)
+        # peak resident memory of the whole process: imports, the data set and the epoch
+        print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return
 
     has_torch = importlib.util.find_spec("torch") is not None and not args.no_torch
     print(f"BLAS: {blas_info()}")
-    ours, theirs = [], []
+    ours, theirs, memory = [], [], {"ours": [], "torch": []}
     for _ in range(args.repeats):  # alternate, so that noise from the shared machine hits both
-        ours.append(child("ours", args.samples, args.threads))
-        if has_torch:
-            theirs.append(child("torch", args.samples, args.threads))
+        for side, times in (("ours", ours), ("torch", theirs)):
+            if side == "ours" or has_torch:
+                seconds, peak_mb = child(side, args.samples, args.threads)
+                times.append(seconds)
+                memory[side].append(peak_mb)
     print(f"SimpleConvNet, float32, SGD, batch {BATCH}, {args.samples} samples, {args.repeats} alternating runs, "
           f"each in a fresh process, threads={args.threads or 'default'}")
-    print(f"ours    s/epoch: median {statistics.median(ours):.3f}  runs {' '.join(f'{s:.3f}' for s in ours)}")
+    print(f"ours    s/epoch: median {statistics.median(ours):.3f}  runs {' '.join(f'{s:.3f}' for s in ours)}"
+          f"  peak RSS {statistics.median(memory['ours']):.0f} MB")
     if has_torch:
-        print(f"PyTorch s/epoch: median {statistics.median(theirs):.3f}  runs {' '.join(f'{s:.3f}' for s in theirs)}")
+        print(f"PyTorch s/epoch: median {statistics.median(theirs):.3f}  runs {' '.join(f'{s:.3f}' for s in theirs)}"
+              f"  peak RSS {statistics.median(memory['torch']):.0f} MB")
         ratios = [a / b for a, b in zip(ours, theirs)]
         print(f"ratio ours/PyTorch: median {statistics.median(ratios):.2f}  runs {' '.join(f'{r:.2f}' for r in ratios)}")
     else:
