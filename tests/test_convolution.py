@@ -92,6 +92,10 @@ KIT_CASES = [
                    data_format="channels_last"), channels_last(shape), id=f"conv-last-{k}-{s}-{p}")
       for f, k, s, p, shape in CONVS[::2]),
     pytest.param(lambda: layers.Conv2D(2, 3, activation="relu", use_bias=False), (2, 2, 5, 5), id="conv-relu-nobias"),
+    pytest.param(lambda: layers.Conv2D(2, 2, strides=2, padding="same", kernel_regularizer=fw.regularizers.L2(0.1)),
+                 (2, 2, 5, 5), id="conv-l2"),
+    pytest.param(lambda: layers.Conv2D(2, 3, kernel_regularizer="l1", kernel_initializer="glorot_uniform",
+                                       data_format="channels_last"), (2, 5, 4, 3), id="conv-l1-last"),
     pytest.param(lambda: layers.MaxPooling2D(), (2, 3, 4, 6), id="max-tiles"),
     pytest.param(lambda: layers.MaxPooling2D((2, 3)), (2, 2, 5, 7), id="max-tiles-cropped"),
     pytest.param(lambda: layers.MaxPooling2D(3, 2), (2, 2, 7, 6), id="max-overlap"),
@@ -258,7 +262,8 @@ def test_impossible_shapes_fail_at_build_naming_the_layer_and_shapes(make, input
     (lambda: layers.Convolution(0, 3), ["filters=0"]),
     (lambda: layers.Convolution(4, 3, padding="full"), ["padding='full'"]),
     (lambda: layers.Convolution(4, 3, data_format="NCHW"), ["data_format='NCHW'"]),
-    (lambda: layers.Convolution(4, 3, kernel_regularizer="l2"), ["kernel_regularizer='l2'"]),
+    (lambda: layers.Convolution(4, 3, kernel_regularizer="l3"), ["kernel_regularizer='l3'"]),
+    (lambda: layers.Convolution(4, 3, kernel_initializer="nope"), ["kernel_initializer", "nope"]),
     (lambda: layers.Convolution(4, 3, activation="nope"), ["nope"]),
     (lambda: layers.MaxPooling2D(strides=(1, 0)), ["strides=(1, 0)"]),
     (lambda: layers.Pooling(2, 2, pad=2), ["padding=2"]),
@@ -298,6 +303,34 @@ def test_im2col_columns_are_the_windows_and_col2im_is_its_adjoint(backend, float
     np.testing.assert_allclose(np.sum(col * c), np.sum(x * back), rtol=1e-12)
 
 
+# -- kernel_regularizer, as the regularizers contract says -------------------
+
+
+def test_the_kernel_regularizer_adds_its_penalty_to_the_loss_and_its_gradient_to_dw(backend):
+    rng = np.random.default_rng(9)
+    x, y = rng.standard_normal((6, 1, 5, 5)).astype(np.float32), rng.integers(0, 3, 6)
+
+    def model(regularizer):
+        fw.set_seed(5)
+        model = fw.Sequential([layers.Conv2D(2, 3, kernel_regularizer=regularizer), layers.Flatten(),
+                               layers.Dense(3), layers.SoftmaxWithLoss()])
+        model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.1))
+        model.build((None, 1, 5, 5))
+        return model
+
+    plain, regularized = model(None), model(fw.regularizers.L2(0.5))
+    W = plain.get_weights()[0]
+    penalty = 0.5 * np.sum(W.astype(np.float64) ** 2)
+    assert np.isclose(regularized.evaluate(x, y), plain.evaluate(x, y) + penalty, rtol=1e-5)
+    conv = regularized.layers[0]
+    assert np.isclose(float(conv.regularization_loss()), penalty, rtol=1e-5)
+    regularized.train_on_batch(x, y)
+    plain.train_on_batch(x, y)
+    # SGD: the regularized step also moves W by lr * 2 * 0.5 * W
+    step_difference = plain.get_weights()[0] - regularized.get_weights()[0]
+    np.testing.assert_allclose(step_difference, 0.1 * 2 * 0.5 * W, rtol=1e-4, atol=1e-6)
+
+
 # -- save/load in a fresh process; configs round-trip --------------------------
 
 LOAD_AND_PREDICT = textwrap.dedent("""
@@ -315,7 +348,8 @@ def test_a_cnn_survives_save_and_load_in_a_fresh_process(tmp_path):
     fw.set_seed(3)
     model = fw.Sequential([
         layers.Reshape((1, 8, 8)),
-        layers.Conv2D(4, (3, 2), strides=(1, 2), padding="same", activation="relu"),
+        layers.Conv2D(4, (3, 2), strides=(1, 2), padding="same", activation="relu",
+                      kernel_regularizer=fw.regularizers.L2(1e-3)),
         layers.Pooling(2, 2, stride=2), layers.AveragePooling2D(2, 1, padding="same"),
         layers.Convolution(3, 1, data_format="channels_first", use_bias=False), layers.Reshape((4, 2, 3)),
         layers.Conv2D(2, 2, padding=1, data_format="channels_last"), layers.MaxPooling2D(3, 2, padding="same",
@@ -337,7 +371,8 @@ def test_a_cnn_survives_save_and_load_in_a_fresh_process(tmp_path):
 
 @pytest.mark.parametrize("layer", [
     layers.Convolution(5, (3, 2), strides=(2, 1), padding="same", activation="relu", use_bias=False,
-                       kernel_initializer="glorot_uniform", data_format="channels_last"),
+                       kernel_initializer="glorot_uniform", data_format="channels_last",
+                       kernel_regularizer=fw.regularizers.L1L2(l1=0.01, l2=0.02)),
     layers.Pooling(3, 2, stride=1, pad=1), layers.MaxPooling2D((2, 3), padding="same"),
     layers.AveragePooling2D(3, (1, 2)), layers.GlobalAveragePooling2D(keepdims=True), layers.Reshape((3, -1)),
     layers.Flatten(),

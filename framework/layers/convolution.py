@@ -1,6 +1,6 @@
 """2-d convolution through im2col: ``out = W * x + b``. Keras calls it ``Conv2D``."""
 
-from framework import activations, initializers
+from framework import activations, initializers, regularizers
 from framework.backend import get_backend
 from framework.config import floatx
 from framework.errors import InvalidArgumentError
@@ -35,7 +35,9 @@ class Convolution(Layer):
         kernel_initializer: ``"he_normal"`` (default), another initializer
             name, a std, or a callable; called with Keras's kernel shape
             (kh, kw, C, F) so that fan-in and fan-out are Keras's.
-        kernel_regularizer: only None so far (regularizers are not built yet).
+        kernel_regularizer: None or a regularizer such as
+            ``fw.regularizers.L2(1e-4)`` (or its name): backward adds its
+            gradient to ``grads["W"]``, `regularization_loss` reports it.
         data_format: ``"channels_first"`` (the book's, default) or
             ``"channels_last"`` (Keras's default).
         W, b, stride, pad: the book's form ``Convolution(W=W, b=b, stride=1,
@@ -69,11 +71,6 @@ class Convolution(Layer):
             raise InvalidArgumentError(f"{owner}: filters must be a positive integer, got filters={filters!r}")
         if kernel_size is None:
             raise InvalidArgumentError(f"{owner}: kernel_size is required (an int or a pair), got kernel_size=None")
-        if kernel_regularizer is not None:
-            raise InvalidArgumentError(
-                f"{owner}: kernel_regularizer is not supported yet (no regularizers are installed); "
-                f"expected None, got kernel_regularizer={kernel_regularizer!r}"
-            )
         self.filters = filters
         self.kernel_size = windows.pair(kernel_size, "kernel_size", owner)
         self.strides = windows.pair(strides, "strides", owner)
@@ -82,8 +79,9 @@ class Convolution(Layer):
         self.activation_name = activation
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self._init = initializers.get(kernel_initializer, argument="kernel_initializer")
+        self._init = initializers.get(kernel_initializer, "kernel_initializer")
+        self._init_given = kernel_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, "kernel_regularizer")
         if W is not None:
             backend = get_backend()
             self.params["W"] = backend.asarray(W)  # given arrays keep their dtype, as Affine's do
@@ -148,6 +146,8 @@ class Convolution(Layer):
         W = self.params["W"]
         d = dout.reshape(n, self.filters, -1)  # (N, F, OH*OW)
         self.grads["W"] = (d @ self.col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+        if self.kernel_regularizer is not None:
+            self.grads["W"] += self.kernel_regularizer.gradient(W)
         if self.use_bias:
             self.grads["b"] = d.sum(axis=(0, 2))
         if not self.needs_input_grad:
@@ -158,13 +158,22 @@ class Convolution(Layer):
             dx = dx.transpose(0, 2, 3, 1)
         return dx
 
+    def regularization_loss(self):
+        """The kernel regularizer's penalty on ``W`` (0.0 without one)."""
+        if self.kernel_regularizer is None:
+            return 0.0
+        return self.kernel_regularizer(self.params["W"])
+
     def get_config(self):
-        init = self.kernel_initializer
-        if not isinstance(init, (str, int, float)) or isinstance(init, bool):
-            init = "he_normal"  # a callable cannot be named; the weights come from the checkpoint
+        init = initializers.to_config(self._init, self._init_given)
+        if isinstance(self._init_given, (int, float)) and not isinstance(self._init_given, bool):
+            init = self._init_given  # the book's std, kept as given
         return {"name": self.name, "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "activation": self.activation_name,
-                "use_bias": self.use_bias, "kernel_initializer": init, "kernel_regularizer": None,
+                "use_bias": self.use_bias,
+                # a user callable cannot be described; the weights it drew are saved anyway
+                "kernel_initializer": "he_normal" if init is None else init,
+                "kernel_regularizer": regularizers.to_config(self.kernel_regularizer, "kernel_regularizer"),
                 "data_format": self.data_format}
 
 
