@@ -382,3 +382,24 @@ def test_configs_round_trip(layer):
     clone = type(layer).from_config(json.loads(json.dumps(config)))
     assert clone.get_config() == config
     assert vars(clone).keys() == vars(layer).keys()
+
+
+def test_a_cnn_round_trips_through_the_keras_layout(tmp_path):
+    pytest.importorskip("h5py")
+    fw.set_seed(2)
+    model = fw.Sequential([
+        layers.Conv2D(3, 3, padding="same", activation="relu"), layers.Pooling(2, 2, stride=2),
+        layers.Conv2D(2, (2, 1), strides=(1, 2)), layers.AveragePooling2D(2, 1, padding="same"),
+        layers.MaxPooling2D(2, padding="same"), layers.Flatten(), layers.Dense(3),
+    ])
+    model.build((None, 1, 8, 7))
+    x = np.random.default_rng(10).standard_normal((4, 1, 8, 7)).astype(np.float32)
+    model.save(tmp_path / "cnn.h5", format="keras_h5")
+    loaded = fw.load_model(tmp_path / "cnn.h5")
+    assert [type(layer).__name__ for layer in loaded.layers[:5]] == [
+        "Convolution", "MaxPooling2D", "Convolution", "AveragePooling2D", "MaxPooling2D"]  # Pooling is Keras's max
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6, atol=1e-6)
+    padded = fw.Sequential([layers.Pooling(3, 3, stride=1, pad=1)])
+    padded.build((None, 1, 4, 4))
+    with pytest.raises(fw.CheckpointError, match="padding 1"):
+        padded.save(tmp_path / "padded.h5", format="keras_h5")

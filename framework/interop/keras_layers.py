@@ -220,10 +220,13 @@ def to_keras(layer):
         weights += [("bias", layer.params["b"])] if config["use_bias"] else []
     elif kind in ("MaxPooling2D", "AveragePooling2D", "Pooling"):
         keras_kind = "AveragePooling2D" if kind == "AveragePooling2D" else "MaxPooling2D"
+        padding = "valid" if layer.padding == 0 else layer.padding  # the book's Pooling says pad=0
+        if padding not in ("valid", "same"):
+            raise UnsupportedKerasLayer(f"layer {layer.name!r}: padding {padding!r} has no Keras {keras_kind} equivalent")
+        # from the attributes: the book's Pooling names them pool_h, pool_w, stride, pad in its config
         spec = {"class_name": keras_kind, "config": {
-            "name": layer.name, "pool_size": list(_pair(config["pool_size"], "", "")),
-            "strides": list(_pair(config["strides"] or config["pool_size"], "", "")),
-            "padding": config["padding"], "data_format": config["data_format"]}}
+            "name": layer.name, "pool_size": list(layer.pool_size), "strides": list(layer.strides),
+            "padding": padding, "data_format": layer.data_format}}
     elif kind == "Flatten":
         spec = {"class_name": "Flatten", "config": {"name": layer.name}}
     elif kind == "Dropout":
