@@ -14,6 +14,7 @@ most 2. ``--profile`` adds where our time goes, layer by layer.
 
 import argparse
 import collections
+import contextlib
 import importlib.util
 import os
 import resource
@@ -164,7 +165,14 @@ def main():
         model = simple_conv_net()
         model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)
         print("where our time goes (s/epoch, layer by layer, the loss and the update left out):")
-        for name, seconds in sorted(profile(model, x, t).items(), key=lambda item: -item[1]):
+        limit = contextlib.nullcontext()
+        if args.threads:  # the same BLAS threads as the timed epochs
+            from threadpoolctl import threadpool_limits
+
+            limit = threadpool_limits(args.threads)
+        with limit:
+            spent = profile(model, x, t)
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
             print(f"  {name:24s} {seconds:.3f}")
 
 
