@@ -39,7 +39,43 @@ def mlp():
     return model, x[:10]
 
 
-MODELS = {"framework_mlp": mlp}
+def cnn(data_format):
+    def make():
+        fw.set_seed(4)
+        model = fw.Sequential([
+            layers.Convolution(6, 3, padding="same", activation="relu", data_format=data_format),
+            layers.MaxPooling2D(2, data_format=data_format),
+            layers.Convolution(4, (3, 2), strides=(2, 1), data_format=data_format),
+            layers.BatchNormalization(axis=-1 if data_format == "channels_last" else 1),
+            layers.LeakyReLU(),
+            layers.AveragePooling2D(2, padding="same", data_format=data_format),
+            layers.Convolution(5, 1, activation="tanh", data_format=data_format),
+            layers.GlobalAveragePooling2D(data_format=data_format),
+            layers.Affine(3), layers.SoftmaxWithLoss(),
+        ])
+        model.compile(optimizer="adam")
+        rng = np.random.default_rng(4)
+        shape = (32, 11, 10, 2) if data_format == "channels_last" else (32, 2, 11, 10)
+        x = rng.standard_normal(shape).astype(np.float32)
+        model.fit(x, rng.integers(0, 3, 32), epochs=2, batch_size=8, verbose=0)
+        return model, x[:6]
+
+    return make
+
+
+def cnn_flatten():
+    fw.set_seed(6)
+    model = fw.Sequential([layers.Convolution(3, 3, data_format="channels_last"), layers.ELU(),
+                           layers.Dropout(0.1), layers.Flatten(), layers.Affine(4), layers.SigmoidWithLoss()])
+    model.compile(optimizer="sgd")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((16, 6, 7, 2)).astype(np.float32)
+    model.fit(x, rng.integers(0, 2, (16, 4)).astype(np.float32), epochs=2, batch_size=8, verbose=0)
+    return model, x[:5]
+
+
+MODELS = {"framework_mlp": mlp, "framework_cnn_channels_first": cnn("channels_first"),
+          "framework_cnn_channels_last": cnn("channels_last"), "framework_cnn_flatten": cnn_flatten}
 
 
 def main(folder):

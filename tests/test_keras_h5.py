@@ -22,7 +22,7 @@ KERAS_PREDICTIONS = np.load(DATA / "predictions.npz")
 FRAMEWORK_PREDICTIONS = np.load(DATA / "framework_predictions.npz")
 
 
-@pytest.mark.parametrize("name", ["keras3_mlp", "keras2_mlp"])
+@pytest.mark.parametrize("name", ["keras3_mlp", "keras2_mlp", "keras3_cnn"])
 def test_keras_files_load_and_predict_what_keras_predicted(name):
     model = fw.load_model(DATA / f"{name}.h5")  # recognised by content: no format given
     x = KERAS_PREDICTIONS[f"{name}_x"]
@@ -42,6 +42,16 @@ def test_keras_dense_with_activation_becomes_the_frameworks_own_layers():
                                       group["moving_variance"][()])
         np.testing.assert_array_equal(fw.get_backend().to_numpy(model.layers[0].params["W"]),
                                       f["model_weights/dense/sequential/dense/kernel"][()])
+
+
+def test_a_keras_channels_last_cnn_keeps_its_layout_and_kernels():
+    model = fw.load_model(DATA / "keras3_cnn.h5")
+    conv = model.layers[0]
+    assert type(conv).__name__ == "Convolution" and conv.data_format == "channels_last"
+    assert model.input_shape == (None, 12, 12, 2)
+    with h5py.File(DATA / "keras3_cnn.h5") as f:
+        kernel = f["model_weights/conv2d/sequential/conv2d/kernel"][()]  # (kh, kw, in, out)
+    np.testing.assert_array_equal(fw.get_backend().to_numpy(conv.params["W"]), kernel.transpose(3, 2, 0, 1))
 
 
 @pytest.mark.parametrize("name, message", [

@@ -74,3 +74,37 @@ def test_a_layer_without_an_onnx_form_is_refused(tmp_path):
     with pytest.raises(fw.InvalidArgumentError, match=r"layer 'double' \(Double\) has no ONNX form"):
         fw.export.onnx(model, tmp_path / "bad.onnx")
     assert not (tmp_path / "bad.onnx").exists()
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_cnn_export_matches_predict(tmp_path, data_format):
+    fw.set_seed(2)
+    axis = -1 if data_format == "channels_last" else 1
+    model = fw.Sequential([
+        layers.Convolution(6, 3, padding="same", activation="relu", data_format=data_format),
+        layers.MaxPooling2D(2, padding="same", data_format=data_format),
+        layers.Convolution(4, (3, 2), strides=(2, 1), padding=1, data_format=data_format),
+        layers.BatchNormalization(axis=axis), layers.ELU(),
+        layers.AveragePooling2D(2, strides=1, padding="same", data_format=data_format),
+        layers.Dropout(0.2),
+        layers.Flatten(), layers.Reshape((-1, 2)), layers.Flatten(),
+        layers.Affine(5), layers.SoftmaxWithLoss(),
+    ])
+    model.compile(optimizer="adam")
+    rng = np.random.default_rng(2)
+    shape = (24, 9, 11, 3) if data_format == "channels_last" else (24, 3, 9, 11)
+    x = rng.standard_normal(shape).astype(np.float32)
+    model.fit(x, rng.integers(0, 5, 24), epochs=2, batch_size=8, verbose=0)
+    path = fw.export.onnx(model, tmp_path / "cnn.onnx")
+    np.testing.assert_allclose(run_onnx(path, x), model.predict(x), atol=1e-5)
+
+
+def test_the_books_pooling_and_global_average_pooling_export(tmp_path):
+    fw.set_seed(3)
+    model = fw.Sequential([layers.Convolution(4, 3, stride=1, pad=1), layers.ReLU(), layers.Pooling(2, 2, stride=2),
+                           layers.Convolution(3, 2), layers.GlobalAveragePooling2D(), layers.Affine(2),
+                           layers.SigmoidWithLoss()])
+    model.build((None, 1, 8, 8))
+    x = np.random.default_rng(3).standard_normal((4, 1, 8, 8)).astype(np.float32)
+    path = fw.export.onnx(model, tmp_path / "book.onnx")
+    np.testing.assert_allclose(run_onnx(path, x), model.predict(x), atol=1e-6)

@@ -144,8 +144,8 @@ def _pooling(op):
 
 def _global_average_pooling(graph, layer, x, shape):
     axes = [1, 2] if getattr(layer, "data_format", "channels_first") == "channels_last" else [2, 3]
-    return graph.node("ReduceMean", [x, graph.constant(f"{layer.name}_axes", np.array(axes), np.int64)],
-                      layer.name, keepdims=0)
+    # Opset 17 takes the axes as an attribute (18 moved them to an input).
+    return graph.node("ReduceMean", [x], layer.name, axes=axes, keepdims=int(getattr(layer, "keepdims", False)))
 
 
 def _flatten(graph, layer, x, shape):

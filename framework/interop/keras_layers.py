@@ -85,6 +85,11 @@ def _pooling(cls):
     return make
 
 
+def _global_average_pooling(config, name, where):
+    return layers.GlobalAveragePooling2D(data_format=_data_format(config, where),
+                                         keepdims=bool(config.get("keepdims", False)), name=name), []
+
+
 def _flatten(config, name, where):
     # Keras moves channels last before flattening a channels_first input; the
     # framework flattens in the array's own order: only the default agrees.
@@ -129,6 +134,7 @@ KERAS_TO_FRAMEWORK = {
     "Conv2D": _conv2d,
     "MaxPooling2D": _pooling(lambda **kw: layers.MaxPooling2D(**kw)),
     "AveragePooling2D": _pooling(lambda **kw: layers.AveragePooling2D(**kw)),
+    "GlobalAveragePooling2D": _global_average_pooling,
     "Flatten": _flatten,
     "Dropout": _dropout,
     "Activation": _activation_layer,
@@ -227,6 +233,9 @@ def to_keras(layer):
         spec = {"class_name": keras_kind, "config": {
             "name": layer.name, "pool_size": list(layer.pool_size), "strides": list(layer.strides),
             "padding": padding, "data_format": layer.data_format}}
+    elif kind == "GlobalAveragePooling2D":
+        spec = {"class_name": "GlobalAveragePooling2D", "config": {
+            "name": layer.name, "data_format": config["data_format"], "keepdims": config["keepdims"]}}
     elif kind == "Flatten":
         spec = {"class_name": "Flatten", "config": {"name": layer.name}}
     elif kind == "Dropout":
