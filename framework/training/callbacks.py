@@ -117,16 +117,24 @@ class EarlyStopping(Callback):
         patience: epochs without improvement before stopping.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for accuracies, else min).
         baseline: stop if the monitored value does not beat this.
-        restore_best_weights: put back the weights of the best epoch when stopping.
+        restore_best_weights: put back the weights of the best epoch at the
+            end of training, whether or not it stopped early (Keras 3).
+        start_from_epoch: epochs to wait before monitoring at all (a warm-up
+            in which nothing counts as best and nothing stops training).
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False):
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
         check_monitor(monitor, "EarlyStopping")
         self.mode = monitor_mode(monitor, mode, "EarlyStopping")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise InvalidArgumentError(f"EarlyStopping: patience must be a non-negative integer, got patience={patience!r}")
+        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, int) or start_from_epoch < 0:
+            raise InvalidArgumentError(
+                f"EarlyStopping: start_from_epoch must be a non-negative integer, got start_from_epoch={start_from_epoch!r}"
+            )
+        self.start_from_epoch = start_from_epoch
         self.monitor = monitor
         self.min_delta = abs(check_number(min_delta, "min_delta", "EarlyStopping"))
         self.patience = patience
@@ -152,6 +160,8 @@ class EarlyStopping(Callback):
                 f"EarlyStopping: monitor {self.monitor!r} is not in the logs ({', '.join(logs or {})})", RuntimeWarning
             )
             return
+        if epoch < self.start_from_epoch:
+            return
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
         self.wait += 1
@@ -166,7 +176,12 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
             if self.verbose:
                 print(f"Epoch {epoch + 1}: early stopping (best {self.monitor}={self.best:.4f} at epoch {self.best_epoch + 1})")
+
+    def on_train_end(self, logs=None):
+        # Keras 3 restores here, so a run that never stopped early ends on its best weights too.
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}")
+            self.model.set_weights(self.best_weights)
