@@ -161,12 +161,35 @@ def training_config(model):
     from framework.layers.base import LossLayer
 
     config = {"optimizer": describe("optimizers", model.optimizer, "optimizer"), "loss": None, "loss_layer": None,
-              "metrics": list(model.metrics)}
+              "metrics": _metric_specs(model.metrics)}
     if isinstance(model.loss, LossLayer):
         config["loss_layer"] = describe("layers", model.loss, "loss")
     elif model.loss is not None:
         config["loss"] = model.loss
     return config
+
+
+def _metric_specs(metrics):
+    """Each compiled metric as a name or a nested spec; an unregistered function is left out, with a warning."""
+    import warnings
+
+    from framework.metrics import Metric
+
+    specs = []
+    for i, metric in enumerate(metrics):
+        if isinstance(metric, str):
+            specs.append(metric)
+        elif isinstance(metric, Metric):
+            specs.append(nested_spec("metrics", metric, f"metrics[{i}]"))
+        elif registry.name_of("metrics", metric) is not None:
+            specs.append(registry.name_of("metrics", metric))
+        else:
+            warnings.warn(
+                f"the metric function {getattr(metric, '__name__', metric)!r} is not registered, so the checkpoint "
+                "leaves it out; register it in a plugin (hook register_metrics) to keep it", RuntimeWarning,
+                stacklevel=4,
+            )
+    return specs
 
 
 def compile_from(model, config, where="training_config"):
@@ -185,7 +208,10 @@ def compile_from(model, config, where="training_config"):
             raise InvalidArgumentError(f"{where}: has both a loss name and a loss layer")
         loss = build("layers", loss_spec, f"{where}.loss_layer", base=LossLayer)
     metrics = config.get("metrics", [])
-    if not isinstance(metrics, list) or not all(isinstance(name, str) for name in metrics):
-        raise InvalidArgumentError(f"{where}.metrics: expected a list of metric names, got {_short(metrics)}")
+    if not isinstance(metrics, list) or not all(isinstance(name, (str, dict)) for name in metrics):
+        raise InvalidArgumentError(f"{where}.metrics: expected a list of metric names or specs, got {_short(metrics)}")
+    for i, spec in enumerate(metrics):
+        if isinstance(spec, dict):
+            _check_nested_spec(spec, f"{where}.metrics[{i}]")
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model

@@ -20,6 +20,7 @@
 ``AveragePooling2D``          the mean of each window
 ``GlobalAveragePooling2D``    the mean over height and width
 ``Flatten``, ``Reshape``      new shapes for the same numbers
+``Input(shape)``              not a layer: a model's first element, its input shape
 ============================  =====================================
 
 Plugin layers are found by name with `framework.layers.get`.
@@ -32,6 +33,7 @@ from framework.layers.convolution import Conv2D, Convolution
 from framework.layers.dropout import Dropout
 from framework.layers.flatten import Flatten
 from framework.layers.graph_nodes import AddLayer, MulLayer
+from framework.layers.input import Input
 from framework.layers.linear import Linear
 from framework.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, Pooling
 from framework.layers.relu import ReLU
@@ -54,6 +56,7 @@ __all__ += ["Tanh", "LeakyReLU", "ELU", "Softmax", "Activation", "IdentityWithLo
             "SigmoidWithLoss", "MulticlassHingeLoss"]
 __all__ += ["Convolution", "Conv2D", "MaxPooling2D", "Pooling", "AveragePooling2D", "GlobalAveragePooling2D",
             "Flatten", "Reshape"]
+__all__ += ["Input"]
 
 
 def get(name):

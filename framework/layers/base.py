@@ -18,6 +18,8 @@ Layers take their array module from the current backend (``self.xp``), so the
 same code runs on NumPy and CuPy.
 """
 
+import functools
+import inspect
 import re
 
 import numpy as np  # host copies of the weights (get_weights/set_weights)
@@ -49,6 +51,30 @@ class Layer:
 
     n_inputs = 1  # AddLayer/MulLayer take two and cannot sit in a Sequential
     default_name = None  # class name in snake case unless a subclass sets it
+    declared_input_shape = None  # from the ``input_shape=`` keyword: one sample's shape
+
+    def __init_subclass__(cls, **kwargs):
+        """Give every layer Keras's ``input_shape=`` keyword, whatever its own ``__init__`` takes.
+
+        A first layer's ``input_shape`` builds its model at once (see
+        `Sequential.add`); as in Keras, on later layers it is ignored.
+        """
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or "input_shape" in inspect.signature(init).parameters:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, input_shape=None, **kw):
+            if input_shape is not None:
+                from framework.layers.input import check_input_shape
+
+                input_shape = check_input_shape(input_shape, type(self).__name__, "input_shape")
+            init(self, *args, **kw)
+            if input_shape is not None:
+                self.declared_input_shape = input_shape
+
+        cls.__init__ = __init__
 
     def __init__(self, name=None):
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
@@ -170,13 +196,38 @@ class LossLayer(Layer):
     targets once, on the host, before training.
     """
 
-    def forward(self, x, t):
-        """The mean loss over the batch of scores `x` against targets `t`."""
+    sample_weight = None  # the weights of the last forward, or None
+
+    def forward(self, x, t, sample_weight=None):
+        """The mean loss over the batch of scores `x` against targets `t`.
+
+        With `sample_weight` (a backend array of shape (N,)), the loss is
+        ``sum(w_i * loss_i) / N``, as in Keras (see `weighted_mean`).
+        """
         raise NotImplementedError
 
     def backward(self, dout=1.0):
-        """dL/dx, scaled by `dout` (1 when the loss is the final output)."""
+        """dL/dx, scaled by `dout` (1 when the loss is the final output) and each sample's weight."""
         raise NotImplementedError
+
+    def weighted_mean(self, losses, sample_weight=None):
+        """``sum(w_i * losses_i) / N`` of the per-sample `losses` (N,); the plain mean without weights.
+
+        Remembers `sample_weight` for `weigh_rows` in backward. The division
+        is by the batch size N, not by the sum of the weights (Keras's rule):
+        integer weights act as repeated samples within the batch.
+        """
+        self.sample_weight = sample_weight
+        n = losses.shape[0]
+        if sample_weight is not None:
+            losses = losses * sample_weight
+        return losses.sum() / n
+
+    def weigh_rows(self, dx):
+        """`dx` with each sample's row scaled by its weight from the last forward (in place)."""
+        if self.sample_weight is not None:
+            dx *= self.sample_weight.reshape((-1,) + (1,) * (dx.ndim - 1))
+        return dx
 
     def predict(self, x):
         """What the model returns at inference for scores `x` (default: `x` itself)."""

@@ -16,7 +16,8 @@ class SoftmaxWithLoss(LossLayer):
     Backward: together, softmax and cross-entropy have the simplest of
     derivatives, ``dx = (y - t) / N`` with ``y = softmax(x)``; that is why they
     are one layer. The division by N (the batch mean) happens here and
-    nowhere else.
+    nowhere else. With ``sample_weight`` (N,) the loss is
+    ``sum(w_i * loss_i) / N`` and row i of ``dx`` is scaled by ``w_i``.
 
     Args:
         labels: ``"auto"`` (indices if ``t`` is 1-d, else one-hot),
@@ -32,7 +33,7 @@ class SoftmaxWithLoss(LossLayer):
         self.t = None
         self.loss = None
 
-    def forward(self, x, t):
+    def forward(self, x, t, sample_weight=None):
         xp = self.xp
         n = x.shape[0]
         # Shifting by the row max keeps exp() from overflowing; the loss uses
@@ -43,10 +44,11 @@ class SoftmaxWithLoss(LossLayer):
         self.y = exp / sum_exp
         self.t = t
         log_sum_exp = xp.log(sum_exp)
-        if t.ndim == x.ndim:  # one-hot: -sum t * log y
-            self.loss = -(t * (shifted - log_sum_exp)).sum() / n
+        if t.ndim == x.ndim:  # one-hot: -sum t * log y, per sample
+            losses = -(t * (shifted - log_sum_exp)).sum(axis=1)
         else:  # class indices: pick log y of the true class
-            self.loss = (log_sum_exp.sum() - shifted[xp.arange(n), t].sum()) / n
+            losses = log_sum_exp[:, 0] - shifted[xp.arange(n), t]
+        self.loss = self.weighted_mean(losses, sample_weight)
         return self.loss
 
     def backward(self, dout=1.0):
@@ -57,7 +59,7 @@ class SoftmaxWithLoss(LossLayer):
             dx = self.y.copy()
             dx[self.xp.arange(n), self.t] -= 1
         dx *= dout / n
-        return dx
+        return self.weigh_rows(dx)  # sample i's loss is w_i * loss_i, so is its gradient
 
     def predict(self, x):
         """Class probabilities, softmax(x), shape (N, C)."""

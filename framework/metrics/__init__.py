@@ -1,26 +1,77 @@
-"""Metrics, by the names `compile(metrics=[...])` accepts.
+"""Metrics, as `compile(metrics=[...])` takes them: names, functions or metric objects.
 
-A metric takes the model's raw scores ``y`` (N, C) and the batch's targets
-``t`` (as the loss takes them) and returns its mean over the batch.
+* A registered name (hook ``register_metrics``): ``"accuracy"``,
+  ``"binary_accuracy"``, ``"categorical_accuracy"``,
+  ``"sparse_categorical_accuracy"``, ``"top_k_categorical_accuracy"`` (k=5),
+  ``"mse"``, ``"mae"`` (and their long names), ``"precision"``,
+  ``"recall"``, ``"auc"``.
+* Any callable ``fn(y_true, y_pred)`` returning the batch's mean: it gets
+  host NumPy arrays, ``y_pred`` being what `predict` returns; its
+  ``__name__`` is the History key. The batch values are averaged over the
+  epoch, weighted by batch size.
+* A `Metric` object (`Precision`, `Recall`, `AUC`): computed over the whole
+  epoch from counts, not averaged per batch.
+
+``"accuracy"`` means what the loss makes it mean, as in Keras: a 0.5
+threshold for binary cross-entropy or a one-output model, else the argmax.
 """
 
-from framework.backend import get_backend
-from framework.errors import UnknownNameError
+from framework import registry
+from framework.errors import InvalidArgumentError
+from framework.metrics.auc import AUC
+from framework.metrics.base import Metric
+from framework.metrics.confusion import Precision, Recall
+
+__all__ = ["get", "key", "for_loss", "names", "Metric", "Precision", "Recall", "AUC"]
+
+_ACCURACY = ("accuracy", "acc")
 
 
-def accuracy(y, t):
-    """Fraction of samples whose highest score is the true class (indices or one-hot ``t``)."""
-    xp = get_backend().xp
-    if t.ndim == y.ndim:
-        t = xp.argmax(t, axis=1)
-    return float((xp.argmax(y, axis=1) == t).mean())
+def get(identifier):
+    """The metric for `identifier`: a function, or a new `Metric` object.
+
+    `identifier` is a registered name, a callable, a `Metric` object, or a
+    ``{"class_name", "config"}`` spec of a registered `Metric` class.
+    Unknown names raise `UnknownNameError` listing the known ones.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        obj = registry.get("metrics", identifier, what="metric").obj
+        return obj() if isinstance(obj, type) else obj
+    if isinstance(identifier, dict):
+        from framework import serialization
+
+        return serialization.from_nested_spec("metrics", identifier, "metric", base=Metric)
+    if callable(identifier) and not isinstance(identifier, type):
+        return identifier
+    raise InvalidArgumentError(
+        f"metrics must hold metric names (such as 'accuracy'), functions fn(y_true, y_pred) or Metric objects, "
+        f"got {identifier!r}"
+    )
 
 
-_METRICS = {"accuracy": accuracy, "acc": accuracy}
+def key(identifier, metric):
+    """The History key of `identifier`: the name as given, a function's ``__name__``, a `Metric`'s name."""
+    if isinstance(identifier, str):
+        return identifier
+    if isinstance(metric, Metric):
+        return metric.name
+    return getattr(metric, "__name__", type(metric).__name__)
 
 
-def get(name):
-    """The metric function for `name`; unknown names list the known ones."""
-    if isinstance(name, str) and name in _METRICS:
-        return _METRICS[name]
-    raise UnknownNameError(f"unknown metric {name!r}; known: {', '.join(sorted(_METRICS))}")
+def is_binary_loss(loss_layer):
+    """Whether `loss_layer` takes binary labels: its ``binary`` attribute, else its class (`SigmoidWithLoss`)."""
+    return bool(getattr(loss_layer, "binary", type(loss_layer).__name__ == "SigmoidWithLoss"))
+
+
+def for_loss(identifier, loss_layer):
+    """`get(identifier)`, with ``"accuracy"`` chosen for `loss_layer` (binary for binary cross-entropy)."""
+    if isinstance(identifier, str) and identifier.lower() in _ACCURACY and is_binary_loss(loss_layer):
+        return get("binary_accuracy")
+    return get(identifier)
+
+
+def names():
+    """The registered metric names."""
+    return registry.names("metrics")

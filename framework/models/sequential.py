@@ -9,13 +9,14 @@ import numbers
 
 import numpy as np  # host-side data only: shuffling, batching, results
 
-from framework import metrics as metrics_module
 from framework import distributed, optimizers, registry
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
-from framework.models import fusion
+from framework.layers.input import Input
+from framework.models import fusion, model_json, structure
 from framework.training import checks, loop
+from framework.training.metric_tracker import metric_keys
 
 
 class Sequential:
@@ -33,7 +34,8 @@ class Sequential:
         self.input_shape = None  # (None, features...) once built
         self.optimizer = None
         self.loss = None  # the name or layer given to compile
-        self.metrics = []  # metric names, as given to compile
+        self.metrics = []  # metric names, functions or objects, as given to compile
+        self._input = None  # one sample's shape, from Input(...) or a first layer's input_shape=
         self._compiled_loss_layer = None
         self._fused_layer = None  # the trailing layer whose activation compile fused into the loss (see fusion)
         self.stop_training = False
@@ -57,7 +59,12 @@ class Sequential:
         return self.input_shape is not None
 
     def add(self, layer):
-        """Append a layer; an automatic name is numbered within this model (``affine_1``)."""
+        """Append a layer; an automatic name is numbered within this model (``affine_1``).
+
+        An `Input` (first only), or ``input_shape=`` on the first layer, builds the model at once.
+        """
+        if isinstance(layer, Input):
+            return structure.add_input(self, layer)
         if not isinstance(layer, Layer):
             raise InvalidArgumentError(f"Sequential.add: expected a Layer, got {type(layer).__name__}: {layer!r}")
         if layer.n_inputs != 1:
@@ -85,10 +92,13 @@ class Sequential:
             layer.compute_output_shape(layer_input)  # raises before anything changes
             if not layer.built:
                 layer.build(layer_input)
+        shape = structure.shape_to_build(self, layer)  # checks the layer against it before any change
         layer.name = name
         layer.needs_input_grad = bool(self._layers)  # nobody reads the first layer's dx
         fusion.undo(self)  # the fused activation is no longer the last layer
         self._layers.append(layer)
+        if shape is not None:
+            self.build((None, *shape))
 
     @property
     def _body(self):
@@ -164,7 +174,9 @@ class Sequential:
                 (``"categorical_crossentropy"`` for one-hot labels,
                 ``"sparse_categorical_crossentropy"`` for class indices) or a
                 `LossLayer`.
-            metrics: names, e.g. ``["accuracy"]``.
+            metrics: a list of names (``"accuracy"``, ``"mae"``, ``"auc"``),
+                functions ``fn(y_true, y_pred)`` or `Metric` objects; see
+                `framework.metrics`.
 
         Unknown names raise `UnknownNameError` here, listing the known ones.
         """
@@ -191,8 +203,7 @@ class Sequential:
             metrics = []
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             raise InvalidArgumentError(f"compile: metrics must be a list of names such as ['accuracy'], got {metrics!r}")
-        for name in metrics:
-            metrics_module.get(name)
+        metric_keys(metrics)  # unknown names and clashing keys raise here
         if self.built and loss_layer is not None:  # it checks the outputs it gets: a softmax over one unit is refused
             loss_layer.compute_output_shape(self._output_shapes(self.input_shape)[-1])
         fusion.apply(self, self._layers[:-1] if ends_with_loss else self._layers, loss)
@@ -229,7 +240,8 @@ class Sequential:
 
     # -- training and inference (the loop lives in framework.training.loop) --
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None):
+            validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None,
+            class_weight=None, sample_weight=None):
         """Train for `epochs` epochs; each visits every sample exactly once.
 
         Returns a `History` whose ``history`` holds each epoch's ``loss``, the
@@ -246,23 +258,31 @@ class Sequential:
         `x` may also be data read batch by batch: a ``numpy.memmap`` or
         ``h5py.Dataset`` (with `y`), a `fw.data.Sequence`, or a generator of
         ``(x, y)`` batches with `steps_per_epoch` batches per epoch.
+        `sample_weight` (n,) or `class_weight` ``{class: weight}`` weigh each
+        sample's loss and gradient: a batch's loss is ``sum(w_i * loss_i) / N``
+        (`sample_weight` with in-memory arrays only).
         """
         return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, sampling=sampling,
-                        steps_per_epoch=steps_per_epoch)
+                        initial_epoch=initial_epoch, sampling=sampling, steps_per_epoch=steps_per_epoch,
+                        class_weight=class_weight, sample_weight=sample_weight)
 
-    def train_on_batch(self, x, y):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
-        return loop.train_on_batch(self, x, y)
+        return loop.train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight)
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None):
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """Loss and metrics on one batch, without training (as `evaluate` returns them)."""
+        return loop.test_on_batch(self, x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None, sample_weight=None):
         """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`.
 
         `x` may be read batch by batch as in `fit`; a generator gives `steps`
         batches (None: until it is exhausted).
         """
-        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict, steps=steps)
+        return loop.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, return_dict=return_dict, steps=steps,
+                             sample_weight=sample_weight)
 
     def predict(self, x, batch_size=32, verbose=0, steps=None):
         """Model outputs for `x` as a NumPy array: class probabilities for cross-entropy models.
@@ -272,6 +292,28 @@ class Sequential:
         generator gives `steps` batches (None: until it is exhausted).
         """
         return loop.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps)
+
+    def predict_on_batch(self, x):
+        """`predict` on `x` as one batch, as a NumPy array."""
+        return loop.predict_on_batch(self, x)
+
+    def __call__(self, x, training=False):
+        """What `predict` returns for `x`, computed as one batch and kept a backend array (Keras's ``model(x)``)."""
+        return loop.call(self, x, training=training)
+
+    def get_layer(self, name=None, index=None):
+        """The layer named `name` (or at position `index`); an unknown name raises, listing the names."""
+        return structure.get_layer(self, name, index)
+
+    def pop(self):
+        """Remove and return the last layer (the model stays built for its input shape)."""
+        return structure.pop(self)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as JSON text (no weights); `fw.models.model_from_json` rebuilds it."""
+        from framework.models import model_json
+
+        return model_json.to_json(self, **kwargs)
 
     # -- weights ------------------------------------------------------------
     def get_weights(self):
@@ -333,7 +375,7 @@ class Sequential:
 
         return {
             "name": self.name,
-            "input_shape": list(self.input_shape) if self.built else None,
+            "input_shape": list(self.input_shape) if self.built else structure.declared_input_shape(self),
             "layers": [_with_trainable(serialization.describe("layers", layer, f"layer {layer.name!r}"), layer)
                        for layer in self._layers],
         }
@@ -361,7 +403,7 @@ class Sequential:
                 raise InvalidArgumentError(
                     f"Sequential.from_config: input_shape must be [null, features...], got {input_shape!r:.80}"
                 )
-            model.build(tuple(input_shape))
+            structure.restore_input_shape(model, tuple(input_shape))
         return model
 
     def save(self, path, format=None):

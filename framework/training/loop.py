@@ -11,14 +11,15 @@ import warnings
 import numpy as np  # host-side data only: batching, results
 
 from framework import data, distributed
-from framework import metrics as metrics_module
 from framework import random
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 from framework.training import checks
+from framework.training import weights as weights_module
 from framework.training.callbacks import Callback, CallbackList, History
+from framework.training.metric_tracker import MetricTracker, metric_keys
 from framework.training.progress import ProgressBar
-from framework.training.step import regularization_loss, train_step
+from framework.training.step import data_loss, regularization_loss, train_step
 
 
 def _prepare(model, x, y, x_name="x", y_name="y"):
@@ -47,7 +48,8 @@ def _preparer(model, targets=True):
 
 
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None):
+        validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None,
+        class_weight=None, sample_weight=None):
     """See `Sequential.fit`."""
     model._require_compiled("fit")
     batch_size = checks.positive_int(batch_size, "batch_size")
@@ -66,10 +68,15 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             f"sampling='with_replacement' draws samples by index; x, a {type(x).__name__}, has none to draw "
             "(use a Sequence, or arrays)"
         )
+    n_outputs = model.compute_output_shape((None, *train.feature_shape))[-1]
+    w = _train_weights(model, x, train, n_outputs, sample_weight, class_weight)
     if validation_data is not None:
         val = _validation(model, validation_data, batch_size)
     elif validation_split > 0:
         train, val = train.split(validation_split)
+        if w is not None:  # as in Keras, the weights are split with the data (class weights weigh training only)
+            w, val_w = w[:train.size], (w[train.size:] if sample_weight is not None else None)
+            val = (*val, val_w)
     else:
         val = None
     model.build((None, *train.feature_shape))
@@ -82,11 +89,10 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     model.history = History()
     extra = [ProgressBar(verbose)] if verbose else []
     # The keys every epoch's logs will have: callbacks check their templates against them.
-    log_keys = ["loss"] + model.metrics
+    log_keys = ["loss"] + metric_keys(model.metrics)
     log_keys += [f"val_{key}" for key in log_keys] if val is not None else []
     params = {"epochs": epochs, "steps": steps, "verbose": verbose, "metrics": log_keys + ["learning_rate"]}
     hooks = CallbackList(extra + callbacks + [model.history], model, params)
-    metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
     model.stop_training = False
     model._initial_epoch = None  # BackupAndRestore sets it when it restores a backup
     hooks.on_train_begin()
@@ -99,34 +105,34 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             order = data.epoch_order(model.shuffle_seed, epoch, n, sampling)
         else:  # in order, or the source's own order (a generator's)
             order = None
-        sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
+        tracker = MetricTracker(model, model._loss_layer)
         seen = 0
-        for step, (x_batch, y_batch) in enumerate(train.batches(order)):
+        for step, (x_batch, y_batch, w_batch) in enumerate(_weighted_batches(train, order, w, class_weight, n_outputs)):
             hooks.on_train_batch_begin(step)
-            (x_part, t_part), counts = distributed.local_batch(x_batch, y_batch)
-            t = backend.asarray(t_part)
-            loss, scores = train_step(model, backend.asarray(x_part), t, counts)
-            size = counts[0]
-            local = [float(loss) * size if size else 0.0] + [fn(scores, t) * size if size else 0.0 for _, fn in metric_fns]
-            batch_sums = distributed.reduce_sums(local)  # the global batch's sums
-            for key, value in zip(sums, batch_sums):
-                sums[key] += value
+            parts, counts = distributed.local_batch(x_batch, y_batch, *([] if w_batch is None else [w_batch]))
+            t = backend.asarray(parts[1])
+            weight = None if w_batch is None else backend.asarray(parts[2])
+            loss, scores = train_step(model, backend.asarray(parts[0]), t, counts, sample_weight=weight)
+            if counts[0]:  # a rank with an empty shard adds nothing, but joins the reduction below
+                tracker.update(loss, scores, t)
             seen += counts[1]
-            if not warned and not math.isfinite(batch_sums[0]):
+            batch_logs = tracker.results()  # the running means of the global batches, on every rank
+            if not warned and not math.isfinite(batch_logs["loss"]):
                 warned = True  # once per fit: a diverged run would repeat it every batch
-                warnings.warn(f"fit: the loss became {batch_sums[0] / counts[1]} at epoch {epoch + 1}, batch {step + 1}; "
+                warnings.warn(f"fit: the loss became {batch_logs['loss']} at epoch {epoch + 1}, batch {step + 1}; "
                               "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
                               "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=3)
-            hooks.on_train_batch_end(step, {key: total / seen for key, total in sums.items()})
+            hooks.on_train_batch_end(step, batch_logs)
             if model.stop_training:
                 break
         train.on_epoch_end()
         if seen == 0:  # a generator ran out of data before this epoch's first batch
             break
-        logs = {key: total / seen for key, total in sums.items()}
+        logs = tracker.results()
         logs["learning_rate"] = model.optimizer.last_learning_rate  # that of the epoch's last update
         if val is not None:
-            val_logs = evaluate_arrays(model, *val, batch_size) if isinstance(val, tuple) else evaluate_batches(model, val)
+            val_logs = (evaluate_arrays(model, val[0], val[1], batch_size, val[2]) if isinstance(val, tuple)
+                        else evaluate_batches(model, val))
             logs.update({f"val_{key}": value for key, value in val_logs.items()})
         model.epochs_done = epoch + 1  # before the hooks: a checkpoint saved there records this epoch
         hooks.on_epoch_end(epoch, logs)
@@ -136,36 +142,76 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     return model.history
 
 
-def train_on_batch(model, x, y):
+def _train_weights(model, x, train, n_outputs, sample_weight, class_weight):
+    """The per-sample weights of in-memory training data (n,), or None (streams weigh batch by batch)."""
+    if sample_weight is None and class_weight is None:
+        return None
+    if data.is_stream(x):
+        if sample_weight is not None:
+            raise InvalidArgumentError(
+                f"sample_weight needs in-memory arrays x and y (one weight per sample); x is a {type(x).__name__}: "
+                "read batch by batch, it has no samples to align the weights with (class_weight works)"
+            )
+        weights_module.sample_weights(np.zeros(0, dtype=np.int64), n_outputs, None, class_weight)  # checks the dict
+        weights_module.check_loss_layer(model._loss_layer, class_weight)
+        return None
+    w = weights_module.sample_weights(train.y, n_outputs, sample_weight, class_weight)
+    weights_module.check_loss_layer(model._loss_layer, w)
+    return w
+
+
+def _weighted_batches(train, order, w, class_weight, n_outputs):
+    """``(x, y, w)`` host batches: weights from the per-sample array, from `class_weight` per batch, or None."""
+    if w is not None:  # in-memory arrays: batch i is the same rows of x, y and w
+        for index in data.batches(train.size, train.batch_size, order):
+            yield train.x[index], train.y[index], w[index]
+        return
+    for x_batch, y_batch in train.batches(order):
+        weights = None if class_weight is None else weights_module.sample_weights(y_batch, n_outputs, None, class_weight)
+        yield x_batch, y_batch, weights
+
+
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     """See `Sequential.train_on_batch`."""
     model._require_compiled("train_on_batch")
-    x, y = _prepare(model, x, y)
+    x, y, w = _prepare_weighted(model, x, y, sample_weight, class_weight)
     model.build((None, *x.shape[1:]))
     backend = get_backend()
     t = backend.asarray(y)
-    loss, scores = train_step(model, backend.asarray(x), t)
-    results = [float(loss)] + [metrics_module.get(name)(scores, t) for name in model.metrics]
+    loss, scores = train_step(model, backend.asarray(x), t, sample_weight=None if w is None else backend.asarray(w))
+    tracker = MetricTracker(model, model._loss_layer, reduce=False)
+    tracker.update(loss, scores, t)
+    results = list(tracker.results().values())
     return results[0] if len(results) == 1 else results
 
 
-def evaluate_arrays(model, x, y, batch_size):
-    """``{"loss": ..., metric: ...}`` of `model` on checked host arrays, as means over all samples."""
+def _prepare_weighted(model, x, y, sample_weight=None, class_weight=None, x_name="x", y_name="y",
+                      w_name="sample_weight"):
+    """`_prepare`, and the per-sample weights (n,) or None."""
+    x, y = _prepare(model, x, y, x_name, y_name)
+    n_outputs = model.compute_output_shape((None, *x.shape[1:]))[-1]
+    w = weights_module.sample_weights(y, n_outputs, sample_weight, class_weight, argument=w_name)
+    weights_module.check_loss_layer(model._loss_layer, w)
+    return x, y, w
+
+
+def evaluate_arrays(model, x, y, batch_size, w=None):
+    """``{"loss": ..., metric: ...}`` of `model` on checked host arrays, as means over all samples.
+
+    With weights `w` the loss is ``sum(w_i * loss_i) / n`` over all n samples.
+    """
     backend = get_backend()
     loss_layer = model._loss_layer
-    metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
-    sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
-    n = len(x)
-    part = distributed.local_part(n)  # each rank evaluates its share; the sums are added up below
-    x, y = x[part], y[part]
+    tracker = MetricTracker(model, loss_layer)
+    part = distributed.local_part(len(x))  # each rank evaluates its share; the tracker adds them up
+    x, y, w = x[part], y[part], None if w is None else w[part]
     penalty = float(regularization_loss(model))  # the weights do not change here; Keras adds it to evaluate's loss too
     for index in data.batches(len(x), batch_size):
         t = backend.asarray(y[index])
         scores = model._forward(backend.asarray(x[index]), training=False)
-        sums["loss"] += (float(loss_layer.forward(scores, t)) + penalty) * len(t)
-        for name, fn in metric_fns:
-            sums[name] += fn(scores, t) * len(t)
-    totals = distributed.reduce_sums(list(sums.values()))
-    return {key: total / n for key, total in zip(sums, totals)}
+        weight = None if w is None else backend.asarray(w[index])
+        tracker.update(float(data_loss(loss_layer, scores, t, weight)) + penalty, scores, t)
+    return tracker.results()
 
 
 def evaluate_batches(model, source):
@@ -176,47 +222,47 @@ def evaluate_batches(model, source):
     """
     backend = get_backend()
     loss_layer = model._loss_layer
-    metric_fns = [(name, metrics_module.get(name)) for name in model.metrics]
-    sums = dict.fromkeys(["loss"] + model.metrics, 0.0)
-    seen = 0
+    tracker = MetricTracker(model, loss_layer, reduce=False)
     penalty = float(regularization_loss(model))
     for x_batch, y_batch in source.batches():
         t = backend.asarray(y_batch)
         scores = model._forward(backend.asarray(x_batch), training=False)
-        sums["loss"] += (float(loss_layer.forward(scores, t)) + penalty) * len(t)
-        for name, fn in metric_fns:
-            sums[name] += fn(scores, t) * len(t)
-        seen += len(t)
-    return {key: total / seen for key, total in sums.items()}
+        tracker.update(float(loss_layer.forward(scores, t)) + penalty, scores, t)
+    return tracker.results()
 
 
 def _validation(model, validation_data, batch_size):
-    """Checked host arrays ``(x_val, y_val)``, or an adapter for data read batch by batch."""
+    """Checked host arrays ``(x_val, y_val, w_val)``, or an adapter for data read batch by batch."""
     if isinstance(validation_data, data.Sequence):
         return data.adapt(validation_data, None, batch_size, _preparer(model))
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise InvalidArgumentError(
-            "validation_data must be a tuple (x_val, y_val) or a fw.data.Sequence, "
-            f"got {type(validation_data).__name__}"
+            "validation_data must be a tuple (x_val, y_val), (x_val, y_val, sample_weight_val) or a "
+            f"fw.data.Sequence, got {type(validation_data).__name__}"
         )
-    if any(data.is_stream(part) for part in validation_data):
+    if any(data.is_stream(part) for part in validation_data[:2]):
+        if len(validation_data) == 3:
+            raise InvalidArgumentError("validation_data: sample weights need in-memory arrays x_val and y_val")
         return data.adapt(*validation_data, batch_size, _preparer(model))
-    return _prepare(model, *validation_data, "validation_data[0]", "validation_data[1]")
+    return _prepare_weighted(model, *validation_data[:2], validation_data[2] if len(validation_data) == 3 else None,
+                             None, "validation_data[0]", "validation_data[1]", "validation_data[2]")
 
 
-def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None):
+def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None, sample_weight=None):
     """See `Sequential.evaluate`."""
     model._require_compiled("evaluate")
     batch_size = checks.positive_int(batch_size, "batch_size")
     verbose = checks.one_of(verbose, (0, 1, 2), "verbose") if distributed.is_chief() else 0
     if data.is_stream(x):
+        if sample_weight is not None:
+            raise InvalidArgumentError(f"sample_weight needs in-memory arrays x and y; x is a {type(x).__name__}")
         source = data.adapt(x, y, batch_size, _preparer(model), _steps(steps), "steps")
         model.build((None, *source.feature_shape))
         logs = evaluate_batches(model, source)
     else:
-        x, y = _prepare(model, x, y)
+        x, y, w = _prepare_weighted(model, x, y, sample_weight)
         model.build((None, *x.shape[1:]))
-        logs = evaluate_arrays(model, x, y, batch_size)
+        logs = evaluate_arrays(model, x, y, batch_size, w)
     if verbose:
         from framework.training.progress import format_logs
 
@@ -275,3 +321,41 @@ def _check_callbacks(callbacks):
         if not isinstance(callback, Callback):
             raise InvalidArgumentError(f"callbacks must hold Callback objects, got {type(callback).__name__}")
     return list(callbacks)
+
+
+def predict_on_batch(model, x):
+    """See `Sequential.predict_on_batch`."""
+    x = checks.features(x, "x", feature_shape=model.input_shape[1:] if model.built else None, allow_empty=True)
+    return predict(model, x, batch_size=max(len(x), 1))
+
+
+def call(model, x, training=False):
+    """See `Sequential.__call__`: one forward pass over all of `x`, the result left on the backend."""
+    if not model._layers:
+        raise InvalidArgumentError("model(x): the model has no layers; add some first")
+    backend = get_backend()
+    feature_shape = model.input_shape[1:] if model.built else None
+    if type(x) is type(backend.xp.empty(0)) and not isinstance(x, np.ndarray):
+        # Already a backend array (CuPy's): checked for shape only, never copied to the host.
+        if x.ndim < 2 or (feature_shape is not None and tuple(x.shape[1:]) != tuple(feature_shape)):
+            raise InvalidArgumentError(
+                f"x must have shape (batch, *{feature_shape or 'features'}), got shape {tuple(x.shape)}"
+            )
+    else:
+        x = backend.asarray(checks.features(x, "x", feature_shape=feature_shape, allow_empty=True))
+    model.build((None, *x.shape[1:]))
+    y = model._forward(x, training=training)
+    loss_layer = model._loss_layer
+    return loss_layer.predict(y) if loss_layer is not None else y
+
+
+def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
+    """See `Sequential.test_on_batch`."""
+    model._require_compiled("test_on_batch")
+    x, y, w = _prepare_weighted(model, x, y, sample_weight)
+    model.build((None, *x.shape[1:]))
+    logs = evaluate_arrays(model, x, y, len(x), w)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

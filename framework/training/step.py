@@ -19,13 +19,25 @@ def regularization_loss(model):
     return total
 
 
-def train_step(model, x, t, counts=None):
+def data_loss(loss_layer, scores, t, sample_weight=None):
+    """The loss layer's forward, weighted when there are weights (see `LossLayer.forward`).
+
+    Without weights the call leaves `sample_weight` out, so loss layers
+    written before sample weights still work unweighted.
+    """
+    if sample_weight is None:
+        return loss_layer.forward(scores, t)
+    return loss_layer.forward(scores, t, sample_weight=sample_weight)
+
+
+def train_step(model, x, t, counts=None, sample_weight=None):
     """One optimizer step of `model` on the batch (`x`, `t`), backend arrays; returns (loss, scores).
 
     In data-parallel training (`framework.distributed`) `x` and `t` are this
     rank's shard and `counts` is (shard size, global batch size): the
     gradients are made the global batch's before the update. A rank whose
     shard is empty contributes nothing and returns (None, None).
+    `sample_weight` (N,) weighs each sample's loss and gradient.
     """
     loss_layer = model._loss_layer
     # Frozen layers (trainable=False) are left out: the optimizer never sees them,
@@ -37,7 +49,7 @@ def train_step(model, x, t, counts=None):
         grads = {key: xp.zeros_like(p) for key, p in params.items()}
     else:
         scores = model._forward(x, training=True)
-        loss = loss_layer.forward(scores, t) + regularization_loss(model)
+        loss = data_loss(loss_layer, scores, t, sample_weight) + regularization_loss(model)
         model._backward(loss_layer.backward(1.0))
         grads = model._collect("grads", trainable_only=True)
     if counts is not None:
