@@ -210,8 +210,9 @@ def compile_from(model, config, where="training_config"):
     metrics = config.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(name, (str, dict)) for name in metrics):
         raise InvalidArgumentError(f"{where}.metrics: expected a list of metric names or specs, got {_short(metrics)}")
-    for i, spec in enumerate(metrics):
-        if isinstance(spec, dict):
-            _check_nested_spec(spec, f"{where}.metrics[{i}]")
+    from framework.metrics import Metric
+
+    metrics = [from_nested_spec("metrics", spec, f"{where}.metrics[{i}]", base=Metric) if isinstance(spec, dict) else spec
+               for i, spec in enumerate(metrics)]
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model

@@ -57,13 +57,15 @@ class AUC(Metric):
         self.positives = self.negatives = 0.0
 
     def update_state(self, y_true, y_pred):
+        xp = self.xp
         labels, scores = binary_columns(self, y_true, y_pred, None)
-        thresholds = self.xp.asarray(self.thresholds, dtype=scores.dtype)
+        thresholds = xp.asarray(self.thresholds, dtype=scores.dtype)
         predicted = scores[:, None] > thresholds[None, :]  # (outputs, thresholds)
-        self.true_positives = self.true_positives + (predicted & labels[:, None]).sum(axis=0)
-        self.false_positives = self.false_positives + (predicted & ~labels[:, None]).sum(axis=0)
+        negative = xp.logical_not(labels)
+        self.true_positives = self.true_positives + xp.logical_and(predicted, labels[:, None]).sum(axis=0)
+        self.false_positives = self.false_positives + xp.logical_and(predicted, negative[:, None]).sum(axis=0)
         self.positives = self.positives + labels.sum()
-        self.negatives = self.negatives + (~labels).sum()
+        self.negatives = self.negatives + negative.sum()
 
     def result(self):
         xp = self.xp

@@ -23,12 +23,13 @@ class _ConfusionMetric(Metric):
         self.true_positives = self.false_positives = self.false_negatives = 0.0
 
     def update_state(self, y_true, y_pred):
+        xp = self.xp
         labels, scores = binary_columns(self, y_true, y_pred, self.class_id)
         predicted = scores > (0.5 if self.thresholds is None else self.thresholds)
         # Kept as backend 0-d arrays: no host copy per batch.
-        self.true_positives = self.true_positives + (predicted & labels).sum()
-        self.false_positives = self.false_positives + (predicted & ~labels).sum()
-        self.false_negatives = self.false_negatives + (~predicted & labels).sum()
+        self.true_positives = self.true_positives + xp.logical_and(predicted, labels).sum()
+        self.false_positives = self.false_positives + xp.logical_and(predicted, xp.logical_not(labels)).sum()
+        self.false_negatives = self.false_negatives + xp.logical_and(xp.logical_not(predicted), labels).sum()
 
     @staticmethod
     def _ratio(hits, misses):
