@@ -21,8 +21,9 @@ from framework.errors import InvalidArgumentError
 from framework.metrics.auc import AUC
 from framework.metrics.base import Metric
 from framework.metrics.confusion import Precision, Recall
+from framework.metrics.functions import accuracy
 
-__all__ = ["get", "key", "for_loss", "names", "Metric", "Precision", "Recall", "AUC"]
+__all__ = ["get", "key", "for_loss", "names", "accuracy", "Metric", "Precision", "Recall", "AUC"]
 
 _ACCURACY = ("accuracy", "acc")
 
