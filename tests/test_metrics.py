@@ -235,7 +235,7 @@ def test_compiled_metrics_survive_save_and_load_in_a_fresh_process(tmp_path):
     model = fw.Sequential([layers.Affine(C, input_shape=(C,))])
     model.compile(loss="sparse_categorical_crossentropy",
                   metrics=["accuracy", fw.metrics.AUC(num_thresholds=50, name="auc_50"), "mae",
-                           fw.metrics.Precision(thresholds=0.3)])
+                           fw.metrics.Precision(thresholds=0.3), fw.metrics.Recall(class_id=1)])
     model.fit(SCORES, LABELS, epochs=2, batch_size=16, verbose=0)
     model.save(tmp_path / "m.h5")
     np.save(tmp_path / "x.npy", SCORES)
@@ -247,7 +247,7 @@ def test_compiled_metrics_survive_save_and_load_in_a_fresh_process(tmp_path):
     out = out.stdout
     logs, config = out.strip().splitlines()
     assert eval(logs) == pytest.approx(model.evaluate(SCORES, LABELS, batch_size=16, return_dict=True))
-    assert list(eval(logs)) == ["loss", "accuracy", "auc_50", "mae", "precision"]
+    assert list(eval(logs)) == ["loss", "accuracy", "auc_50", "mae", "precision", "recall"]
     assert eval(config) == {"num_thresholds": 50, "curve": "ROC", "summation_method": "interpolation", "name": "auc_50"}
 
 

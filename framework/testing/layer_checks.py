@@ -8,6 +8,7 @@ from framework.backend import get_backend
 from framework.gradient_check import gradient_check
 from framework.layers.base import LossLayer
 from framework.random import fixed_noise
+from framework.testing import loss_checks
 from framework.testing._common import check, checkpoint_path, fail, floatx, host, json_config, max_difference
 
 KIT = "check_layer"
@@ -22,7 +23,9 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
     the input, ``grads`` with the keys and shapes of ``params``, ``dout``
     unchanged, a second backward call gives the same grads instead of adding
     to them; loss layers scale with ``dout``), ``gradient`` (every input and
-    parameter in float64 against central differences), ``float32`` (float32
+    parameter in float64 against central differences; a loss layer whose
+    ``forward`` takes ``sample_weight`` also against the per-sample
+    reference of `framework.testing.loss_checks`), ``float32`` (float32
     in, float32 out, float32 dx and grads), ``config round trip output`` (a
     layer rebuilt from the config, given the same weights, computes the same
     output) and ``save/load`` (a model holding the layer survives
@@ -98,6 +101,8 @@ def check_layer(layer, input_shape, *, targets=None, x=None, tolerance=1e-6, see
                     report = gradient_check(layer, inputs, t_host, seed=seed, training=training)
                 if not report.max_relative_error <= tolerance:
                     fail(KIT, "gradient", f"max relative error {report.max_relative_error:.3e} > tolerance {tolerance:.0e}\n{report}")
+                if is_loss and loss_checks.takes_sample_weight(layer):
+                    loss_checks.check_sample_weights(layer, xs[0], t_host, rng)
             _check_float32(layer, config, xs, input_shape, is_loss, forward, rng)
             with floatx("float64"):
                 clone = _check_config_output(layer, config, xs, input_shape, forward)

@@ -5,6 +5,7 @@ layer applies it, see `LossLayer.weighted_mean`), so a weight of 2 counts a
 sample twice within its batch and a weight of 0 leaves it out.
 """
 
+import inspect
 import numbers
 
 import numpy as np  # host-side data only
@@ -37,6 +38,20 @@ def sample_weights(y, n_outputs, sample_weight=None, class_weight=None, argument
     if class_weight is not None:
         return _from_class_weight(class_weight, y, n_outputs)
     return None
+
+
+def takes_sample_weight(loss_layer):
+    """Whether `loss_layer.forward` accepts ``sample_weight`` (loss layers written before it do not)."""
+    return "sample_weight" in inspect.signature(loss_layer.forward).parameters
+
+
+def check_loss_layer(loss_layer, weights):
+    """Raise before training if there are `weights` but the loss layer cannot weigh samples."""
+    if weights is not None and not takes_sample_weight(loss_layer):
+        raise InvalidArgumentError(
+            f"sample_weight/class_weight: the loss layer {type(loss_layer).__name__} does not take sample weights "
+            "(its forward has no sample_weight argument)"
+        )
 
 
 def _checked_sample_weight(sample_weight, n, argument):
