@@ -59,10 +59,7 @@ class Sequential:
         return self.input_shape is not None
 
     def add(self, layer):
-        """Append a layer; an automatic name is numbered within this model (``affine_1``).
-
-        An `Input` (first only), or ``input_shape=`` on the first layer, builds the model at once.
-        """
+        """Append a layer (``affine_1``: numbered in this model); an `Input` or a first ``input_shape=`` builds it."""
         if isinstance(layer, Input):
             return structure.add_input(self, layer)
         if not isinstance(layer, Layer):
@@ -311,8 +308,6 @@ class Sequential:
 
     def to_json(self, **kwargs):
         """The model's architecture as JSON text (no weights); `fw.models.model_from_json` rebuilds it."""
-        from framework.models import model_json
-
         return model_json.to_json(self, **kwargs)
 
     # -- weights ------------------------------------------------------------
