@@ -268,3 +268,15 @@ def test_metric_values_are_floats_on_float32_models(backend):
     logs = model.evaluate(SCORES, LABELS, return_dict=True)
     assert all(type(value) is float for value in logs.values())
     assert to_host(backend, model(SCORES)).dtype == np.float32
+
+
+def test_auc_counting_by_bucket_equals_comparing_with_every_threshold(backend):
+    r = np.random.default_rng(8)
+    p = r.random((300, 3)).astype("float32")
+    p[:5] = [[0.0, 1.0, 0.5]] * 5  # predictions exactly on the end and middle thresholds
+    y = r.integers(0, 2, (300, 3)).astype("float32")
+    auc = fw.metrics.AUC(num_thresholds=11)
+    auc.update_state(backend.asarray(y), backend.asarray(p))
+    tp, fp = auc._counts_by_comparison(backend.asarray(y), backend.asarray(p))
+    np.testing.assert_array_equal(to_host(backend, auc.true_positives), to_host(backend, tp))
+    np.testing.assert_array_equal(to_host(backend, auc.false_positives), to_host(backend, fp))

@@ -60,12 +60,28 @@ class AUC(Metric):
         xp = self.xp
         labels, scores = binary_columns(self, y_true, y_pred, None)
         thresholds = xp.asarray(self.thresholds, dtype=scores.dtype)
-        predicted = scores[:, None] > thresholds[None, :]  # (outputs, thresholds)
-        negative = xp.logical_not(labels)
-        self.true_positives = self.true_positives + xp.logical_and(predicted, labels[:, None]).sum(axis=0)
-        self.false_positives = self.false_positives + xp.logical_and(predicted, negative[:, None]).sum(axis=0)
+        # A prediction is positive at threshold j when it exceeds t_j, i.e. for
+        # every j below k = (how many thresholds lie below it). So count the
+        # predictions by k, once each, and sum the counts from the top: the
+        # same numbers as comparing every prediction with every threshold
+        # (`_counts_by_comparison`, kept as the reference), in O(n), not O(n T).
+        below = xp.searchsorted(thresholds, scores, side="left")
+        size = len(self.thresholds) + 1
+        all_counts = xp.bincount(below, minlength=size)
+        positive_counts = xp.bincount(below, weights=labels.astype(scores.dtype), minlength=size)
+        # predicted positive at threshold j: every prediction with k > j
+        self.true_positives = self.true_positives + _above(xp, positive_counts)
+        self.false_positives = self.false_positives + _above(xp, all_counts - positive_counts)
         self.positives = self.positives + labels.sum()
-        self.negatives = self.negatives + negative.sum()
+        self.negatives = self.negatives + xp.logical_not(labels).sum()
+
+    def _counts_by_comparison(self, y_true, y_pred):
+        """(TP, FP) per threshold by comparing every prediction with every threshold: the plain reference."""
+        xp = self.xp
+        labels, scores = binary_columns(self, y_true, y_pred, None)
+        predicted = scores[:, None] > xp.asarray(self.thresholds, dtype=scores.dtype)[None, :]
+        return (xp.logical_and(predicted, labels[:, None]).sum(axis=0),
+                xp.logical_and(predicted, xp.logical_not(labels)[:, None]).sum(axis=0))
 
     def result(self):
         xp = self.xp
@@ -85,3 +101,8 @@ class AUC(Metric):
     def get_config(self):
         return {"num_thresholds": self.num_thresholds, "curve": self.curve,
                 "summation_method": self.summation_method, "name": self.name}
+
+
+def _above(xp, counts):
+    """``result[j] = sum(counts[j + 1:])`` for j below ``len(counts) - 1``: counts above each threshold."""
+    return counts.sum() - xp.cumsum(counts)[:-1]
