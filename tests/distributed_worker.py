@@ -71,6 +71,16 @@ def main():
         bn = m.layers[1]
         np.savez(os.path.join(args.out, f"bn-rank-{rank}.npz"), *m.get_weights(),
                  moving_mean=fw.get_backend().to_numpy(bn.state["moving_mean"]))
+    elif args.mode == "weighted":  # sample weights, and metrics counted over the epoch, on every rank
+        m = fw.Sequential([layers.Affine(8), layers.ReLU(), layers.Affine(3)])
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", fw.metrics.Precision(class_id=1), fw.metrics.AUC(), "mae"])
+        w = np.arange(len(x)) % 4 / 2.0  # zeros included
+        history = m.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
+        logs = m.evaluate(x, y, sample_weight=w, batch_size=5, return_dict=True)
+        np.savez(os.path.join(args.out, f"rank-{rank}.npz"), *m.get_weights(),
+                 **{f"history_{key}": np.array(values) for key, values in history.history.items()},
+                 **{f"evaluate_{key}": np.array(value) for key, value in logs.items()})
     elif args.mode == "crash":
         m = model()
         if rank == fw.distributed.size() - 1:

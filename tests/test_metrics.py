@@ -12,7 +12,6 @@ from sklearn import metrics as skm
 import framework as fw
 from framework import layers, metrics
 from framework.errors import InvalidArgumentError, UnknownNameError
-from framework.layers.base import LossLayer
 from framework.metrics import functions
 
 from .conftest import to_host
@@ -66,28 +65,13 @@ def _binary_data(n=200, seed=1):
     return x, y
 
 
-class SigmoidWithLoss(LossLayer):
-    """Test-only binary cross-entropy on logits, standing in for the real one (same class name)."""
-
-    def forward(self, x, t, sample_weight=None):
-        xp = self.xp
-        self.p = 1 / (1 + xp.exp(-x))
-        self.t = t.reshape(x.shape)
-        losses = (xp.maximum(x, 0) - x * self.t + xp.log(1 + xp.exp(-xp.abs(x)))).sum(axis=1)
-        return self.weighted_mean(losses, sample_weight)
-
-    def backward(self, dout=1.0):
-        return self.weigh_rows((self.p - self.t) * (dout / self.p.shape[0]))
-
-    def predict(self, x):
-        return 1 / (1 + self.xp.exp(-x))
-
-
-def test_accuracy_of_a_one_output_binary_model_thresholds_at_one_half():
+@pytest.mark.parametrize("loss_layer", [None, layers.SigmoidWithLoss])
+def test_accuracy_of_a_one_output_binary_model_thresholds_at_one_half(loss_layer):
     # Before metrics knew the loss, a one-output model always showed accuracy 1.0.
     x, y = _binary_data()
-    model = fw.Sequential([layers.Affine(1, input_shape=(3,)), SigmoidWithLoss()])
-    model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.5), metrics=["accuracy"])
+    model = fw.Sequential([layers.Affine(1, input_shape=(3,))] + ([loss_layer()] if loss_layer else []))
+    model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.5), metrics=["accuracy"],
+                  loss=None if loss_layer else "binary_crossentropy")
     model.fit(x, y, epochs=3, batch_size=200, verbose=0)
     _, accuracy = model.evaluate(x, y)
     expected = np.mean((model.predict(x)[:, 0] > 0.5) == (y == 1))
@@ -95,7 +79,7 @@ def test_accuracy_of_a_one_output_binary_model_thresholds_at_one_half():
 
 
 def test_accuracy_is_binary_for_a_binary_loss_with_several_outputs():
-    class BinaryLoss(SigmoidWithLoss):
+    class BinaryLoss(layers.SigmoidWithLoss):
         binary = True  # the attribute wins over the class name
 
     x = rng.normal(size=(30, 3)).astype("float32")
@@ -106,13 +90,27 @@ def test_accuracy_is_binary_for_a_binary_loss_with_several_outputs():
     assert model.evaluate(x, y)[1] == pytest.approx(np.mean((p > 0.5) == (y == 1)))
     assert metrics.for_loss("accuracy", BinaryLoss()) is functions.binary_accuracy
     assert metrics.for_loss("accuracy", layers.SoftmaxWithLoss()) is functions.accuracy
+    assert metrics.for_loss("accuracy", layers.SigmoidWithLoss()) is functions.binary_accuracy
+
+
+def test_regression_metrics_of_a_regression_model_against_sklearn():
+    x = rng.normal(size=(50, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=50)
+    model = fw.Sequential([layers.Affine(1, input_shape=(3,))])
+    model.compile(optimizer=fw.optimizers.SGD(learning_rate=0.1), loss="mse", metrics=["mae", "mse"])
+    model.fit(x, y, epochs=3, batch_size=10, verbose=0)
+    logs = model.evaluate(x, y, return_dict=True)
+    p = model.predict(x)[:, 0]
+    assert logs["mae"] == pytest.approx(skm.mean_absolute_error(y, p), rel=1e-5)
+    assert logs["mse"] == pytest.approx(skm.mean_squared_error(y, p), rel=1e-5)
+    assert logs["loss"] == pytest.approx(logs["mse"], rel=1e-5)
 
 
 @pytest.mark.parametrize("batch_size", [7, 200])
 def test_precision_recall_auc_are_computed_over_the_whole_epoch(batch_size):
     x, y = _binary_data()
-    model = fw.Sequential([layers.Affine(1, input_shape=(3,)), SigmoidWithLoss()])
-    model.compile(metrics=[fw.metrics.Precision(), fw.metrics.Recall(), "auc"])
+    model = fw.Sequential([layers.Affine(1, input_shape=(3,))])
+    model.compile(loss="binary_crossentropy", metrics=[fw.metrics.Precision(), fw.metrics.Recall(), "auc"])
     model.fit(x, y, epochs=2, batch_size=batch_size, verbose=0, shuffle=False)
     logs = model.evaluate(x, y, batch_size=batch_size, return_dict=True)
     p = model.predict(x)[:, 0]
@@ -192,9 +190,8 @@ def test_a_plugin_registers_a_metric_by_name():
     name = fw.registry.register_plugin(_Plugin, name="test-metric-plugin")
     try:
         model = fw.Sequential([layers.Affine(2, input_shape=(C,))])
-        model.compile(loss="mse" if "mse" in fw.registry.names("losses") else "sparse_categorical_crossentropy",
-                      metrics=["first_output_mean"])
-        y = LABELS % 2
+        model.compile(loss="mse", metrics=["first_output_mean"])
+        y = rng.normal(size=(N, 2))
         logs = model.evaluate(SCORES, y, return_dict=True)
         assert logs["first_output_mean"] == pytest.approx(model.predict(SCORES)[:, 0].mean())
     finally:
