@@ -117,7 +117,7 @@ def test_precision_recall_auc_are_computed_over_the_whole_epoch(batch_size):
     assert logs["precision"] == pytest.approx(skm.precision_score(y, p > 0.5))
     assert logs["recall"] == pytest.approx(skm.recall_score(y, p > 0.5))
     assert logs["auc"] == pytest.approx(skm.roc_auc_score(y, p), abs=1e-2)  # 200 thresholds: approximate
-    assert list(model.history.history) == ["loss", "precision", "recall", "auc"]
+    assert list(model.history.history) == ["loss", "precision", "recall", "auc", "learning_rate"]
 
 
 def test_auc_is_exact_when_predictions_fall_between_thresholds(backend):

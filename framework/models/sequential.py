@@ -14,18 +14,21 @@ from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
 from framework.layers.input import Input
-from framework.models import fusion, model_json, structure
+from framework.models import fusion, structure
+from framework.models.conveniences import KerasConveniences
 from framework.training import checks, loop
 from framework.training.metric_tracker import metric_keys
 
 
-class Sequential:
+class Sequential(KerasConveniences):
     """A linear stack of layers.
 
     The loss is either the last layer (e.g. `SoftmaxWithLoss`, as in the
     book) or named in `compile` (``loss="sparse_categorical_crossentropy"``),
     which appends that loss layer. `predict` returns what the loss layer
-    returns at inference: class probabilities for cross-entropy.
+    returns at inference: class probabilities for cross-entropy. Keras's
+    conveniences (``model(x)``, `get_layer`, `pop`, `to_json`, ...) come
+    from `KerasConveniences`.
     """
 
     def __init__(self, layers=None, name="sequential"):
@@ -268,10 +271,6 @@ class Sequential:
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
         return loop.train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight)
 
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        """Loss and metrics on one batch, without training (as `evaluate` returns them)."""
-        return loop.test_on_batch(self, x, y, sample_weight=sample_weight, return_dict=return_dict)
-
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None, sample_weight=None):
         """Loss and metrics on (x, y): the loss, or ``[loss, *metrics]``, or a dict with `return_dict`.
 
@@ -289,26 +288,6 @@ class Sequential:
         generator gives `steps` batches (None: until it is exhausted).
         """
         return loop.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps)
-
-    def predict_on_batch(self, x):
-        """`predict` on `x` as one batch, as a NumPy array."""
-        return loop.predict_on_batch(self, x)
-
-    def __call__(self, x, training=False):
-        """What `predict` returns for `x`, computed as one batch and kept a backend array (Keras's ``model(x)``)."""
-        return loop.call(self, x, training=training)
-
-    def get_layer(self, name=None, index=None):
-        """The layer named `name` (or at position `index`); an unknown name raises, listing the names."""
-        return structure.get_layer(self, name, index)
-
-    def pop(self):
-        """Remove and return the last layer (the model stays built for its input shape)."""
-        return structure.pop(self)
-
-    def to_json(self, **kwargs):
-        """The model's architecture as JSON text (no weights); `fw.models.model_from_json` rebuilds it."""
-        return model_json.to_json(self, **kwargs)
 
     # -- weights ------------------------------------------------------------
     def get_weights(self):
