@@ -136,3 +136,28 @@ def test_weighted_training_keeps_float32(backend):
     model.fit(X, LABELS, sample_weight=WEIGHTS, epochs=1, verbose=0)
     assert all(w.dtype == np.float32 for w in model.get_weights())
     assert isinstance(model.history.history["loss"][0], float)
+
+
+class _Batches(fw.data.Sequence):
+    def __init__(self, size):
+        self.size = size
+
+    def __len__(self):
+        return -(-N // self.size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.size, (i + 1) * self.size)
+        return X[part], LABELS[part]
+
+
+def test_class_weight_weighs_data_read_batch_by_batch_as_it_weighs_arrays():
+    from_arrays, from_sequence = _model(), _model()
+    class_weight = {1: 2.5, 3: 0.0}
+    from_arrays.fit(X, LABELS, class_weight=class_weight, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    from_sequence.fit(_Batches(5), class_weight=class_weight, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(from_arrays.get_weights(), from_sequence.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(InvalidArgumentError, match="sample_weight needs in-memory arrays x and y"):
+        from_sequence.fit(_Batches(5), sample_weight=np.ones(N), verbose=0)
+    with pytest.raises(InvalidArgumentError, match="class_weight has the unknown class 9"):
+        from_sequence.fit(_Batches(5), class_weight={9: 1.0}, verbose=0)

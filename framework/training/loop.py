@@ -74,8 +74,10 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
         val = _validation(model, validation_data, batch_size)
     elif validation_split > 0:
         train, val = train.split(validation_split)
+        val_w = None
         if w is not None:  # as in Keras, the weights are split with the data (class weights weigh training only)
             w, val_w = w[:train.size], (w[train.size:] if sample_weight is not None else None)
+        if isinstance(val, tuple):  # in-memory arrays (a disk array's part is read batch by batch)
             val = (*val, val_w)
     else:
         val = None
@@ -237,8 +239,8 @@ def _validation(model, validation_data, batch_size):
         return data.adapt(validation_data, None, batch_size, _preparer(model))
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise InvalidArgumentError(
-            "validation_data must be a tuple (x_val, y_val), (x_val, y_val, sample_weight_val) or a "
-            f"fw.data.Sequence, got {type(validation_data).__name__}"
+            "validation_data must be a tuple (x_val, y_val) or a fw.data.Sequence, "
+            f"got {type(validation_data).__name__} (in-memory arrays may add weights: (x_val, y_val, sample_weight_val))"
         )
     if any(data.is_stream(part) for part in validation_data[:2]):
         if len(validation_data) == 3:
