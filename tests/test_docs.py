@@ -52,3 +52,35 @@ def test_figures_exist_and_are_small():
     assert referenced <= {f.name for f in figures}, f"missing figures: {referenced - {f.name for f in figures}}"
     for figure in figures:
         assert figure.stat().st_size < 100 * 1024, f"{figure.name} is {figure.stat().st_size // 1024} KB"
+
+
+# The output check (docs/conftest.py runs it on every block): its reading of
+# the comments and its comparison, on small cases whose answer is plain.
+from tests import docs_outputs  # noqa: E402
+
+
+def test_output_comments_are_read_in_order():
+    code = (
+        "x = 1  # not output: no print\n"
+        "print(x)  # 1\n"
+        "for i in range(2):\n"
+        "    print(i)\n"
+        "# 0\n"
+        "# 1\n"
+        "\n"
+        "# a remark, after a blank line: not output\n"
+        "print('a',\n"
+        "      'b')  # a b\n"
+    )
+    assert docs_outputs.expected_output(code) == "1\n0\n1\na b"
+
+
+def test_outputs_compare_at_printed_precision_and_sign():
+    assert docs_outputs.compare("1.42 [0.95 2.1 ]", "1.41996\n[0.95 2.1]\n") is None
+    assert docs_outputs.compare("1.42", "1.43\n") is not None
+    assert docs_outputs.compare("1.474e-11", "1.4738e-11\n") is None
+    assert docs_outputs.compare("1.474e-11", "1.476e-11\n") is not None
+    assert docs_outputs.compare("[[0.  0.5]]", "[[-0.  0.5]]\n") is not None
+    assert docs_outputs.compare("epoch 1 took ... s", "epoch 1 took 0.31 s\n") is None
+    assert docs_outputs.compare("1 2", "12\n") is not None
+    assert docs_outputs.compare("affine_1/W", "affine_2/W\n") is not None

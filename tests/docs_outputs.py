@@ -1,0 +1,97 @@
+"""What a docs code block claims to print, and whether it does.
+
+A page shows a block's output as comments: the comment at the end of a line
+that calls ``print``, and the run of whole-line comments right after such a
+line. ``expected_output(code)`` collects them, in order; ``compare(expected,
+actual)`` checks them against what the block printed. Numbers compare at the
+precision they are written with (``1.42`` matches ``1.41996``, not ``1.43``),
+signs compare as written (``0.`` does not match ``-0.``), runs of spaces
+compare loosely, and ``...`` stands for any text (timings, paths).
+"""
+
+import io
+import re
+import tokenize
+
+_NUMBER = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
+# A number not glued to a name: the 1 of ``affine_1`` is part of a name.
+_NUMBER_TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w.])")
+
+
+def expected_output(code):
+    """The output lines a block's comments claim, in order, as one string."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    lines = []
+    logical = []  # the tokens of the current logical line
+    after_print = None  # the line number an output comment may start at
+    for token in tokens:
+        kind, text, (row, column) = token.type, token.string, token.start
+        if kind == tokenize.COMMENT:
+            whole_line = not code.splitlines()[row - 1][:column].strip()
+            prints = any(t.string == "print" for t in logical)
+            if (not whole_line and prints) or (whole_line and row == after_print):
+                lines.append(text[1:].strip())
+                after_print = row + 1
+            continue
+        if kind == tokenize.NL and not logical:
+            continue  # a blank or comment-only line ends nothing
+        logical.append(token)
+        if kind == tokenize.NEWLINE:
+            if any(t.string == "print" for t in logical):
+                after_print = row + 1
+            logical = []
+        elif kind not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL):
+            if after_print is not None and row >= after_print:
+                after_print = None
+    return "\n".join(lines)
+
+
+def _pattern(expected):
+    """A regex for ``expected``: numbers captured, spaces loose, ``...`` any."""
+    parts = []
+    pieces = re.split(rf"({_NUMBER_TOKEN.pattern}|\.\.\.|\s+)", expected)
+    for index, piece in enumerate(pieces):
+        if not piece:
+            continue
+        if piece == "...":
+            parts.append(r".*?")
+        elif piece.isspace():
+            before = expected_piece(pieces, index, -1)
+            after = expected_piece(pieces, index, +1)
+            glued = before[-1:].isalnum() and after[:1].isalnum()
+            parts.append(r"\s+" if glued else r"\s*")
+        elif _NUMBER_TOKEN.fullmatch(piece):
+            parts.append(rf"({_NUMBER})")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile(r"\s*" + "".join(parts) + r"\s*", re.DOTALL)
+
+
+def expected_piece(pieces, index, step):
+    index += step
+    while 0 <= index < len(pieces) and not pieces[index]:
+        index += step
+    return pieces[index] if 0 <= index < len(pieces) else ""
+
+
+def _same_at_printed_precision(written, printed):
+    if written.lstrip("+").startswith("-") != printed.startswith("-"):
+        return False  # 0. is not -0.
+    mantissa, _, exponent = written.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    scale = 10.0 ** int(exponent) if exponent else 1.0
+    tolerance = 0.5 * 10.0**-decimals * scale * (1 + 1e-9)
+    return abs(float(written) - float(printed)) <= tolerance
+
+
+def compare(expected, actual):
+    """None when ``actual`` prints what ``expected`` claims, else the reason."""
+    match = _pattern(expected).fullmatch(actual)
+    if match is None:
+        return f"the block printed\n{actual}\nbut its comments say\n{expected}"
+    written = _NUMBER_TOKEN.findall(expected.replace("...", " "))
+    for want, got in zip(written, match.groups()):
+        if not _same_at_printed_precision(want, got):
+            return (f"printed {got} where the comments say {want}:\n"
+                    f"the block printed\n{actual}\nbut its comments say\n{expected}")
+    return None
