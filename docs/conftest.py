@@ -8,7 +8,7 @@ A block's output comments are checked against what it prints
 (tests/docs_outputs.py says how the comments are read and compared).
 """
 
-import builtins
+import contextlib
 import io
 import pathlib
 import sys
@@ -38,26 +38,38 @@ def _docs_block_environment(tmp_path, monkeypatch):
     fw.set_floatx(floatx)
 
 
+class _Tee(io.StringIO):
+    """Keeps what a block prints, and writes it on to ``stream`` as well."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+
+    def write(self, text):
+        self.stream.write(text)
+        return super().write(text)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     code = getattr(item, "code", None)
     if code is None or not item.path.suffix == ".md":
         return (yield)
-    # The plugin swaps sys.stdout while the block runs, so catch print itself
-    # (in the block and in the framework), and still show what it prints.
-    printed = io.StringIO()
-    real_print = builtins.print
+    # The plugin gives the block pytest's own stdout while it runs, so catch
+    # what it prints inside the plugin's runner, and still pass it on.
+    printed = _Tee(sys.stdout)
+    runtest = item.runner.runtest
 
-    def tee_print(*args, file=None, **kwargs):
-        if file is None or file is sys.stdout:
-            real_print(*args, file=printed, **kwargs)
-        real_print(*args, file=file, **kwargs)
+    def runtest_printing_to_tee(*args, **kwargs):
+        printed.stream = sys.stdout
+        with contextlib.redirect_stdout(printed):
+            return runtest(*args, **kwargs)
 
-    builtins.print = tee_print
+    item.runner.runtest = runtest_printing_to_tee
     try:
         result = yield
     finally:
-        builtins.print = real_print
+        item.runner.runtest = runtest
     expected = docs_outputs.expected_output(code)
     problem = docs_outputs.compare(expected, printed.getvalue())
     known = [reason for (page, text), reason in KNOWN_WRONG_OUTPUTS.items()

@@ -1,8 +1,8 @@
 """What a docs code block claims to print, and whether it does.
 
 A page shows a block's output as comments: the comment at the end of a line
-that calls ``print``, and the run of whole-line comments right after such a
-line. ``expected_output(code)`` collects them, in order; ``compare(expected,
+that calls ``print``, and the run of whole-line comments right after a
+statement that prints (calls ``print``, ``summary`` or ``fit``). ``expected_output(code)`` collects them, in order; ``compare(expected,
 actual)`` checks them against what the block printed. Numbers compare at the
 precision they are written with (``1.42`` matches ``1.41996``, not ``1.43``),
 signs compare as written (``0.`` does not match ``-0.``), runs of spaces
@@ -16,6 +16,8 @@ import tokenize
 _NUMBER = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
 # A number not glued to a name: the 1 of ``affine_1`` is part of a name.
 _NUMBER_TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w.])")
+# Calls that print: whole-line comments right after them are their output.
+_PRINTING = {"print", "summary", "fit"}
 
 
 def expected_output(code):
@@ -37,7 +39,7 @@ def expected_output(code):
             continue  # a blank or comment-only line ends nothing
         logical.append(token)
         if kind == tokenize.NEWLINE:
-            if any(t.string == "print" for t in logical):
+            if any(t.string in _PRINTING for t in logical):
                 after_print = row + 1
             logical = []
         elif kind not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL):
@@ -53,15 +55,20 @@ def _pattern(expected):
     for index, piece in enumerate(pieces):
         if not piece:
             continue
+        before = expected_piece(pieces, index, -1)
+        after = expected_piece(pieces, index, +1)
         if piece == "...":
-            parts.append(r".*?")
+            alone = all(not p or "\n" in p for p in (before, after))
+            # a line of its own stands for any lines; inside a line, any text
+            parts.append(r".*?" if alone else r"[^\n]*?")
         elif piece.isspace():
-            before = expected_piece(pieces, index, -1)
-            after = expected_piece(pieces, index, +1)
+            # A comment may wrap a long printed line: a line break in the
+            # comments matches any space; a space does not match a line break.
             glued = before[-1:].isalnum() and after[:1].isalnum()
-            parts.append(r"\s+" if glued else r"\s*")
+            space = r"\s" if "\n" in piece else r"[ \t]"
+            parts.append(space + ("+" if glued else "*"))
         elif _NUMBER_TOKEN.fullmatch(piece):
-            parts.append(rf"({_NUMBER})")
+            parts.append(rf"({_NUMBER_TOKEN.pattern})")
         else:
             parts.append(re.escape(piece))
     return re.compile(r"\s*" + "".join(parts) + r"\s*", re.DOTALL)
