@@ -88,3 +88,32 @@ def test_outputs_compare_at_printed_precision_and_sign():
     lines = "Epoch 1/20 - 0.1s - loss: 1.9\nEpoch 2/20 - 0.1s - loss: 1.2\n"
     assert docs_outputs.compare("Epoch 1/20 - ...s - loss: 1.9\n...", lines) is None
     assert docs_outputs.compare("Epoch 1/20 - ... - loss: 1.2", lines) is not None
+
+
+# The widest code line that fits the text column of a 1280x900 window with the
+# site's monospace font, without a horizontal scroll bar: measured in Chromium
+# by scripts/check_docs_browser.py (see docs/contributing.md).
+CODE_LINE_LIMIT = 80
+
+
+def _fenced_lines(page):
+    """(line number, text) of every line inside a ``` fence, any language."""
+    inside, fence = False, ""
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not inside and stripped.startswith("```"):
+            inside, fence = True, line[: len(line) - len(line.lstrip())]
+        elif inside and stripped == "```":
+            inside = False
+        elif inside:
+            yield number, line[len(fence):]
+
+
+def test_no_code_or_output_line_is_wider_than_the_text_column():
+    wide = [
+        f"{page.relative_to(ROOT)}:{number}: {len(text)} characters"
+        for page in sorted(DOCS.rglob("*.md"))
+        for number, text in _fenced_lines(page)
+        if len(text) > CODE_LINE_LIMIT
+    ]
+    assert not wide, f"code lines over {CODE_LINE_LIMIT} characters:\n" + "\n".join(wide)

@@ -1,4 +1,4 @@
-"""The plugin's own tests: the framework's conformance kit, plus the math of each."""
+"""The plugin's tests: the framework's conformance kit, and the math."""
 
 import numpy as np
 import pytest
@@ -20,7 +20,8 @@ def test_swish_values():
     np.testing.assert_allclose(Swish().forward(x), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("config", [{}, {"learning_rate": 0.01, "weight_decay": 0.1}])
+@pytest.mark.parametrize(
+    "config", [{}, {"learning_rate": 0.01, "weight_decay": 0.1}])
 def test_lion_passes_the_optimizer_checks(config):
     check_optimizer(Lion(**config))
 
@@ -30,7 +31,8 @@ def test_lion_step_by_hand():
     params = {"w": w}
     Lion(learning_rate=0.1, weight_decay=0.5).update(params, {"w": g})
     # m = 0 at first, so update = sign(g): w - 0.1 * (sign(g) + 0.5 w)
-    np.testing.assert_allclose(w, [1.0 - 0.1 * 1.5, -1.0 - 0.1 * (-1.5), 0.5 - 0.1 * 0.25])
+    np.testing.assert_allclose(
+        w, [1.0 - 0.1 * 1.5, -1.0 - 0.1 * (-1.5), 0.5 - 0.1 * 0.25])
 
 
 def test_installed_plugin_is_found_by_name():

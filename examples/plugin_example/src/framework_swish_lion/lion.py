@@ -18,7 +18,8 @@ class Lion(Optimizer):
     Keras's.
     """
 
-    def __init__(self, learning_rate=1e-4, beta_1=0.9, beta_2=0.99, weight_decay=0.0):
+    def __init__(self, learning_rate=1e-4, beta_1=0.9, beta_2=0.99,
+                 weight_decay=0.0):
         super().__init__(learning_rate)
         self.beta_1 = self._hyper(beta_1, "beta_1", low=0.0, high=1.0)
         self.beta_2 = self._hyper(beta_2, "beta_2", low=0.0, high=1.0)
@@ -26,7 +27,8 @@ class Lion(Optimizer):
 
     def update(self, params, grads):
         xp = get_backend().xp
-        lr, b1, b2, wd = self.learning_rate, self.beta_1, self.beta_2, self.weight_decay
+        lr, b1, b2 = self.learning_rate, self.beta_1, self.beta_2
+        wd = self.weight_decay
         for key, param in params.items():
             grad = grads[key]
             m = self.slot("m", key, param)

@@ -13,4 +13,5 @@ def register_layers(register):
 
 @fw.hookimpl
 def register_optimizers(register):
-    register(Lion)  # "Lion"; lookups ignore case, so compile(optimizer="lion") works
+    # "Lion"; lookups ignore case, so compile(optimizer="lion") works
+    register(Lion)

@@ -4,7 +4,7 @@ from framework.layers import Layer
 
 
 class Swish(Layer):
-    """``out = x * s`` with ``s = sigmoid(x)``, elementwise; any shape; no parameters.
+    """``out = x * s`` with ``s = sigmoid(x)``, elementwise; any shape.
 
     Backward, by the product rule and ``s' = s (1 - s)``::
 
@@ -19,7 +19,8 @@ class Swish(Layer):
         self.s = None
 
     def forward(self, x, training=False):
-        # sigmoid written with tanh, which never overflows (exp(-x) does in float32).
+        # sigmoid written with tanh, which never overflows (exp(-x) does in
+        # float32).
         self.s = 0.5 * (self.xp.tanh(0.5 * x) + 1.0)
         self.x = x
         return x * self.s
