@@ -117,3 +117,36 @@ def test_no_code_or_output_line_is_wider_than_the_text_column():
         if len(text) > CODE_LINE_LIMIT
     ]
     assert not wide, f"code lines over {CODE_LINE_LIMIT} characters:\n" + "\n".join(wide)
+
+
+def _solution_blocks(page):
+    """Line numbers of the ```python fences inside /// details blocks."""
+    inside, lines = False, []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("/// details"):
+            inside = True
+        elif line.strip() == "///":
+            inside = False
+        elif inside and line.strip() in ("```python", "```{.python continuation}"):
+            lines.append(number)
+    return lines
+
+
+def test_the_docs_test_runs_the_code_in_collapsible_solutions():
+    """Tools that read Markdown for tests can skip code indented inside a
+    collapsible block: the solutions use pymdownx.blocks' ``/// details``,
+    which needs no indent, and this checks each of them is collected."""
+    pytest.importorskip("pytest_markdown_docs")
+    command = [
+        sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider",
+        "--markdown-docs", "--markdown-docs-syntax=superfences", str(DOCS),
+    ]
+    listing = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    collected = set(re.findall(r"docs/([\w./-]+\.md)::\[CodeFence#\d+\]\[line:(\d+)\]", listing))
+    solutions = {(str(page.relative_to(DOCS)), str(line))
+                 for page in sorted(DOCS.rglob("*.md")) for line in _solution_blocks(page)}
+    tutorial = [p for p in DOCS.glob("*.md") if p.read_text(encoding="utf-8").startswith("# ")
+                and p.read_text(encoding="utf-8")[2:3].isdigit()]
+    assert len(solutions) >= 2 * len(tutorial) > 0, (len(solutions), len(tutorial))
+    missing = sorted(solutions - collected)
+    assert not missing, f"solution code the docs test does not run: {missing}"
