@@ -17,7 +17,9 @@ import pytest
 
 import framework as fw
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # compgraph, as a reader would
 from tests import docs_outputs  # noqa: E402  (the repository root, just added)
 
 # Outputs a page shows correctly but the code does not print yet, each with the
