@@ -121,7 +121,41 @@ def first_model_figure():
     save(fig, "first-model.png")
 
 
+def gradient_norms(x, t, activation, depth=8):
+    """||dL/dW|| per Affine layer after one backward pass (docs/vanishing-gradients.md)."""
+    fw.set_seed(0)
+    stack = []
+    for _ in range(depth):
+        stack += [layers.Affine(64), activation()]
+    net = fw.Sequential(stack + [layers.Affine(10), layers.SoftmaxWithLoss()])
+    net.build((None, 64))
+    *body, loss_layer = net.layers
+    for layer in body:
+        x = layer.forward(x, training=True)
+    loss_layer.forward(x, t)
+    dout = loss_layer.backward(1.0)
+    for layer in reversed(body):
+        dout = layer.backward(dout)
+    return [float(np.linalg.norm(layer.grads["W"])) for layer in body if "W" in layer.grads]
+
+
+def vanishing_gradients_figure():
+    (x_train, y_train), _ = fw.datasets.load("digits")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for activation in (layers.Sigmoid, layers.ReLU):
+        norms = gradient_norms(x_train[:256], y_train[:256], activation)
+        ax.semilogy(np.arange(1, len(norms) + 1), norms, "o-", label=activation.__name__)
+    ax.set_xlabel("Affine layer (1 = first, next to the input)")
+    ax.set_ylabel("norm of dL/dW")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    save(fig, "vanishing-gradients.png")
+
+
 if __name__ == "__main__":
     gradient_descent_figure()
     batch_size_figure()
     first_model_figure()
+    vanishing_gradients_figure()
