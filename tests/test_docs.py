@@ -150,3 +150,38 @@ def test_the_docs_test_runs_the_code_in_collapsible_solutions():
     assert len(solutions) >= 2 * len(tutorial) > 0, (len(solutions), len(tutorial))
     missing = sorted(solutions - collected)
     assert not missing, f"solution code the docs test does not run: {missing}"
+
+
+# The Korean edition: every tutorial page has a translation beside it, whose
+# code is the English page's code (comments aside, which are translated).
+def _tutorial_pages():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    section = nav.split("  - Tutorial:", 1)[1].split("\n  - ", 1)[0]
+    return re.findall(r":\s*([\w-]+)\.md", section)
+
+
+def _code_without_comments(page):
+    import io
+    import tokenize
+
+    text = page.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(?:python|\{\.python[^}]*\})\n(.*?)^```", text, re.S | re.M)
+    code = []
+    for block in blocks:
+        tokens = tokenize.generate_tokens(io.StringIO(block).readline)
+        code.append(tokenize.untokenize(
+            (t.type, t.string) for t in tokens if t.type != tokenize.COMMENT))
+    return code
+
+
+def test_every_tutorial_page_has_a_korean_translation_with_the_same_code():
+    pages = _tutorial_pages()
+    assert "derivatives" in pages and "glossary" in pages, pages
+    for name in pages + ["index"]:
+        english, korean = DOCS / f"{name}.md", DOCS / f"{name}.ko.md"
+        assert korean.exists(), f"{korean.relative_to(ROOT)} is missing"
+        text = korean.read_text(encoding="utf-8")
+        hangul = len(re.findall(r"[\uac00-\ud7a3]", text))
+        assert hangul > 200, f"{korean.name}: {hangul} Hangul syllables: not translated?"
+        assert _code_without_comments(korean) == _code_without_comments(english), (
+            f"{korean.name}: its code differs from {english.name}'s")
