@@ -21,30 +21,42 @@ _PRINTING = {"print", "summary", "fit"}
 
 
 def expected_output(code):
-    """The output lines a block's comments claim, in order, as one string."""
+    """The output lines a block's comments claim, in order, as one string.
+
+    A printing statement with no output comment claims nothing: it stands
+    for ``...`` (any lines).
+    """
     tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    source = code.splitlines()
     lines = []
     logical = []  # the tokens of the current logical line
     after_print = None  # the line number an output comment may start at
+    unclaimed = False  # a printing statement whose output no comment shows
+    claimed = False  # the current line's print has its output at its end
     for token in tokens:
         kind, text, (row, column) = token.type, token.string, token.start
         if kind == tokenize.COMMENT:
-            whole_line = not code.splitlines()[row - 1][:column].strip()
+            whole_line = not source[row - 1][:column].strip()
             prints = any(t.string == "print" for t in logical)
             if (not whole_line and prints) or (whole_line and row == after_print):
                 lines.append(text[1:].strip())
-                after_print = row + 1
+                after_print, unclaimed, claimed = row + 1, False, not whole_line
             continue
-        if kind == tokenize.NL and not logical:
+        if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT) and not logical:
             continue  # a blank or comment-only line ends nothing
+        if not logical and unclaimed:
+            lines.append("...")
+            unclaimed = False
         logical.append(token)
         if kind == tokenize.NEWLINE:
             if any(t.string in _PRINTING for t in logical):
-                after_print = row + 1
-            logical = []
-        elif kind not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL):
+                after_print, unclaimed = row + 1, not claimed
+            logical, claimed = [], False
+        elif kind not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.ENDMARKER):
             if after_print is not None and row >= after_print:
                 after_print = None
+    if unclaimed:
+        lines.append("...")
     return "\n".join(lines)
 
 

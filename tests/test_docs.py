@@ -192,3 +192,10 @@ def test_every_tutorial_page_has_a_korean_translation_with_the_same_code():
         assert hangul > 200, f"{korean.name}: {hangul} Hangul syllables: not translated?"
         assert _code_without_comments(korean) == _code_without_comments(english), (
             f"{korean.name}: its code differs from {english.name}'s")
+
+
+def test_a_print_without_output_comments_claims_nothing():
+    code = "model_summary = print('a table')\nprint(2)  # 2\n"
+    assert docs_outputs.expected_output(code) == "...\n2"
+    assert docs_outputs.compare("...\n2", "a table\nof lines\n2\n") is None
+    assert docs_outputs.compare("...\n2", "a table\n3\n") is not None
