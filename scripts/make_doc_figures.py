@@ -154,8 +154,33 @@ def vanishing_gradients_figure():
     save(fig, "vanishing-gradients.png")
 
 
+def weight_norm_figure():
+    """sum(W**2) of the first layer per epoch for three L2 factors (docs/losses-regularization.md)."""
+    (x_train, y_train), _ = fw.datasets.load("digits")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for l2 in (0.0, 0.001, 0.01):
+        fw.set_seed(0)
+        regularizer = fw.regularizers.L2(l2) if l2 else None
+        net = fw.Sequential([layers.Affine(64, kernel_regularizer=regularizer), layers.ReLU(),
+                             layers.Affine(10), layers.SoftmaxWithLoss()])
+        net.compile(optimizer=fw.optimizers.SGD(learning_rate=0.1))
+        norms = []
+        for _ in range(20):
+            net.fit(x_train, y_train, epochs=net.epochs_done + 1, initial_epoch=net.epochs_done, verbose=0)
+            norms.append(float((net.layers[0].params["W"] ** 2).sum()))
+        ax.plot(np.arange(1, 21), norms, "o-", markersize=3, label=f"L2 factor {l2:g}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("sum of W² (first layer)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save(fig, "weight-norm.png")
+
+
 if __name__ == "__main__":
     gradient_descent_figure()
     batch_size_figure()
     first_model_figure()
     vanishing_gradients_figure()
+    weight_norm_figure()
