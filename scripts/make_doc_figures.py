@@ -178,9 +178,69 @@ def weight_norm_figure():
     save(fig, "weight-norm.png")
 
 
+PATH_OPTIMIZERS = {  # docs/optimization.md: the book's chapter 6 settings
+    "SGD": lambda: fw.optimizers.SGD(learning_rate=0.95),
+    "Momentum": lambda: fw.optimizers.Momentum(learning_rate=0.1, momentum=0.9),
+    "AdaGrad": lambda: fw.optimizers.AdaGrad(learning_rate=1.5),
+    "RMSprop": lambda: fw.optimizers.RMSprop(learning_rate=0.3),
+    "Adam": lambda: fw.optimizers.Adam(learning_rate=0.3),
+    "AMSGrad": lambda: fw.optimizers.Adam(learning_rate=0.3, amsgrad=True),
+}
+
+
+def optimizer_paths_figure():
+    xs, ys = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
+    fig, axes = plt.subplots(2, 3, figsize=(9, 5), sharex=True, sharey=True)
+    for ax, (name, make) in zip(axes.flat, PATH_OPTIMIZERS.items()):
+        optimizer = make()
+        params = {"p": np.array([-7.0, 2.0])}
+        path = [params["p"].copy()]
+        for _ in range(30):
+            x, y = params["p"]
+            optimizer.update(params, {"p": np.array([x / 10.0, 2.0 * y])})
+            path.append(params["p"].copy())
+        path = np.array(path)
+        ax.contour(xs, ys, xs**2 / 20 + ys**2, levels=8, colors="#bbb", linewidths=0.6)
+        ax.plot(path[:, 0], path[:, 1], "o-", color="#c62828", markersize=2.5, linewidth=1)
+        ax.plot(0, 0, "+", color="black")
+        ax.set_title(name)
+        ax.set_xlim(-10, 10)
+        ax.set_ylim(-5, 5)
+    fig.tight_layout()
+    save(fig, "optimizer-paths.png")
+
+
+def optimizer_digits_figure():
+    (x_train, y_train), _ = fw.datasets.load("digits")
+    choices = {
+        "SGD": lambda: fw.optimizers.SGD(learning_rate=0.01),
+        "Momentum": lambda: fw.optimizers.Momentum(learning_rate=0.01),
+        "AdaGrad": lambda: fw.optimizers.AdaGrad(learning_rate=0.01),
+        "RMSprop": lambda: fw.optimizers.RMSprop(learning_rate=0.001),
+        "Adam": lambda: fw.optimizers.Adam(learning_rate=0.001),
+        "AMSGrad": lambda: fw.optimizers.Adam(learning_rate=0.001, amsgrad=True),
+    }
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, make in choices.items():
+        net = model()
+        net.compile(optimizer=make())
+        history = net.fit(x_train, y_train, epochs=20, verbose=0).history
+        ax.plot(np.arange(1, 21), history["loss"], label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    save(fig, "optimizer-digits.png")
+
+
 if __name__ == "__main__":
     gradient_descent_figure()
     batch_size_figure()
     first_model_figure()
     vanishing_gradients_figure()
     weight_norm_figure()
+    optimizer_paths_figure()
+    optimizer_digits_figure()
