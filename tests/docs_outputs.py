@@ -20,6 +20,15 @@ _NUMBER_TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w.])")
 _PRINTING = {"print", "summary", "fit"}
 
 
+def _prints(tokens):
+    """Whether a logical line prints: calls print or summary, or fit not
+    silenced with ``verbose=0``."""
+    words = [t.string for t in tokens]
+    silent = any(words[i:i + 3] == ["verbose", "=", "0"] for i in range(len(words)))
+    return any(w in _PRINTING for w in words) and not (silent and "print" not in words
+                                                      and "summary" not in words)
+
+
 def expected_output(code):
     """The output lines a block's comments claim, in order, as one string.
 
@@ -49,8 +58,11 @@ def expected_output(code):
             unclaimed = False
         logical.append(token)
         if kind == tokenize.NEWLINE:
-            if any(t.string in _PRINTING for t in logical):
-                after_print, unclaimed = row + 1, not claimed
+            words = {t.string for t in logical}
+            if words & _PRINTING:  # may print (a callback can, in a silent fit)
+                unclaimed = not claimed
+            if _prints(logical):  # comments right after it are its output
+                after_print = row + 1
             logical, claimed = [], False
         elif kind not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.ENDMARKER):
             if after_print is not None and row >= after_print:

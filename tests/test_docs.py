@@ -199,3 +199,10 @@ def test_a_print_without_output_comments_claims_nothing():
     assert docs_outputs.expected_output(code) == "...\n2"
     assert docs_outputs.compare("...\n2", "a table\nof lines\n2\n") is None
     assert docs_outputs.compare("...\n2", "a table\n3\n") is not None
+
+
+def test_a_silent_fit_claims_no_output():
+    # a callback may still print: "..." (any lines), but the remark is no claim
+    code = "model.fit(x, y, verbose=0)\n# a remark, not output\nprint(1)  # 1\n"
+    assert docs_outputs.expected_output(code) == "...\n1"
+    assert docs_outputs.expected_output("model.fit(x, y)\n# Epoch 1/1\n") == "Epoch 1/1"
