@@ -14,7 +14,8 @@ class LambdaCallback(Callback):
     ``on_train_batch_begin``/``on_train_batch_end``: ``f(batch, logs)``;
     ``on_train_begin``/``on_train_end``: ``f(logs)``.
 
-        fw.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+        fw.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
