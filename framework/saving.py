@@ -102,7 +102,23 @@ def _depth(value):
 def _check_path_type(path, argument="path"):
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidArgumentError(f"{argument} must be a str or os.PathLike, got {type(path).__name__}: {path!r:.80}")
-    return os.fspath(path)
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise InvalidArgumentError(f"{argument} must name a file, got an empty string")
+    if "\0" in path:
+        # The C library would stop reading at the NUL: refuse rather than open another file.
+        raise InvalidArgumentError(f"{argument} must not contain a NUL byte, got {path!r:.80}")
+    return path
+
+
+def _check_file_path(path, action):
+    """`path` checked to be usable as a file name (see `_check_path_type`), as a str."""
+    path = _check_path_type(path)
+    if path.endswith(("/", os.sep)) or (os.altsep and path.endswith(os.altsep)):
+        raise error(path, "the path ends with a separator, so it names a folder, not a file", action)
+    return path
 
 
 def check_readable(path):
@@ -165,25 +181,59 @@ def _fsync(path, flags=os.O_RDONLY):
         os.close(fd)
 
 
+def write_file(path, data):
+    """Create the new file `path` holding the bytes `data`, with plain file calls.
+
+    For formats that build their file in memory: a full disk (ENOSPC) or a
+    file-size limit (EFBIG) then surfaces here as `OSError`, which `save`
+    turns into `CheckpointError`, instead of inside a library that may not
+    survive it.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view):]  # os.write may write less than asked
+    finally:
+        os.close(fd)
+
+
+def _target(path):
+    """The file a save to `path` replaces: a symlink is followed (the link stays a link)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Yield a temporary path to write; on success it replaces `path` atomically and durably.
 
     The file is fsynced before `os.replace` and the folder after it, so
     after a crash `path` holds either the old file or the complete new one.
-    On any error the temporary file is removed and `path` is untouched.
+    A symlink is followed: its target is replaced, in the target's folder.
+    An existing file keeps its permission bits, and one that `os.access`
+    says is not writable is refused (so root may still overwrite, as `cp`
+    does). On any error the temporary file is removed and `path` is untouched.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    target = _target(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    if os.path.isdir(target):
         raise error(path, "it is a directory", "save")
     if not os.path.isdir(folder):
         raise error(path, f"the folder {folder!r} does not exist", "save")
-    clean_stale_temporaries(path)
-    temporary = temporary_path(path)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not os.access(target, os.W_OK):
+        raise error(path, f"the existing file {target!r} is not writable (mode {mode:o}); not overwritten", "save")
+    clean_stale_temporaries(target)
+    temporary = temporary_path(target)
     try:
         yield temporary
+        if mode is not None:
+            os.chmod(temporary, mode)  # the new file replaces the old one: it keeps its permissions
         _fsync(temporary)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -247,17 +297,17 @@ def _format_for_load(path):
 def _save(model, path, format, method):
     from framework import distributed
 
+    path = _check_file_path(path, "save")  # on every rank: a bad path is an error everywhere
     if not distributed.is_chief():
         return  # data-parallel ranks hold identical weights: rank 0 alone writes
-    path = _check_path_type(path)
     fmt = _format_for_save(path, format)
-    with atomic_write(path) as temporary:
-        try:
+    try:
+        with atomic_write(path) as temporary:
             getattr(fmt, method)(model, temporary)
-        except CheckpointError:
-            raise
-        except (OSError, FrameworkError) as exc:
-            raise error(path, str(exc), "save") from exc
+    except CheckpointError:
+        raise
+    except (OSError, FrameworkError) as exc:  # a full disk, a file-size limit, a vanished folder...
+        raise error(path, str(exc), "save") from exc
 
 
 def save_model(model, path, format=None):
@@ -279,7 +329,7 @@ def load_model(path, format=None):
     Never runs code from the file: classes are found by registered name
     only. Any problem raises `CheckpointError` naming the path and the reason.
     """
-    path = _check_path_type(path)
+    path = _check_file_path(path, "load")
     if format is not None:
         fmt = get_format(format)
         check_readable(path)
@@ -289,5 +339,5 @@ def load_model(path, format=None):
 
 def load_weights(model, path):
     """Set `model`'s weights from `path`, by layer name (see `Sequential.load_weights`)."""
-    path = _check_path_type(path)
+    path = _check_file_path(path, "load")
     _format_for_load(path).load_weights(model, path)

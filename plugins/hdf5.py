@@ -34,6 +34,7 @@ framework`` never loads it.
 """
 
 import hashlib
+import io
 import math
 
 import numpy as np
@@ -129,8 +130,11 @@ def _describe(model, weights_only):
 def _write(model, path, weights_only):
     attrs, datasets = _describe(model, weights_only)
     h5py = _h5py()
+    # Built in memory, then written with plain file calls: HDF5 does not
+    # survive a write error (a full disk crashed the process), os.write does.
+    image = io.BytesIO()
     # libver v108: attributes over 64 KiB (large configs) need its dense attribute storage.
-    with h5py.File(path, "w", libver="v108") as file:
+    with h5py.File(image, "w", libver="v108") as file:
         for name, value in attrs.items():
             file.attrs[name] = value
         for parts, array in datasets.items():
@@ -141,6 +145,7 @@ def _write(model, path, weights_only):
             dataset = group.create_dataset(parts[-1], data=array, chunks=True if chunked else None,
                                            fletcher32=chunked)
             dataset.attrs["sha256"] = np.bytes_(hashlib.sha256(memoryview(array)).hexdigest().encode())
+    saving.write_file(path, image.getbuffer())
 
 
 # -- reading -------------------------------------------------------------------
