@@ -34,6 +34,7 @@ class Sequential(KerasConveniences):
     def __init__(self, layers=None, name="sequential"):
         self.name = name
         self._layers = []
+        self._names, self._ids, self._next_number = set(), set(), {}  # make add() O(1): loading 10,000 layers
         self.input_shape = None  # (None, features...) once built
         self.optimizer = None
         self.loss = None  # the name or layer given to compile
@@ -71,20 +72,25 @@ class Sequential(KerasConveniences):
             raise InvalidArgumentError(
                 f"Sequential.add: {type(layer).__name__} takes {layer.n_inputs} inputs; a Sequential layer takes one"
             )
-        if any(existing is layer for existing in self._layers):
+        if len(self._ids) != len(self._layers):  # a layer was removed (pop): index the rest afresh
+            self._names, self._ids = {each.name for each in self._layers}, {id(each) for each in self._layers}
+            self._next_number = {}
+        if id(layer) in self._ids:
             raise InvalidArgumentError(f"Sequential.add: layer {layer.name!r} is already in this model")
         if self._layers and isinstance(self._layers[-1], LossLayer):
             raise InvalidArgumentError(
                 f"Sequential.add: the loss layer {self._layers[-1].name!r} must stay last; cannot add {layer.name!r} after it"
             )
-        names = {existing.name for existing in self._layers}
+        names = self._names
         name = layer.name
         if layer.auto_named:
-            base, count = layer.base_name, 0
-            name = base
+            base = layer.base_name
+            count = self._next_number.get(base, 0)  # resume where the last search stopped
+            name = base if count == 0 else f"{base}_{count}"
             while name in names:
                 count += 1
                 name = f"{base}_{count}"
+            self._next_number[base] = count
         elif name in names:
             raise InvalidArgumentError(f"Sequential.add: a layer named {name!r} is already in this model")
         if self.built:
@@ -97,6 +103,8 @@ class Sequential(KerasConveniences):
         layer.needs_input_grad = bool(self._layers)  # nobody reads the first layer's dx
         fusion.undo(self)  # the fused activation is no longer the last layer
         self._layers.append(layer)
+        self._names.add(name)
+        self._ids.add(id(layer))
         if shape is not None:
             self.build((None, *shape))
 
