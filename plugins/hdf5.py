@@ -1,9 +1,12 @@
 """The ``"hdf5"`` checkpoint format: a model, its weights and its training state in one HDF5 file.
 
-Layout, format_version 2::
+Layout, format_version 2 (version 1 files, without ``checksums``, still load)::
 
     /  attrs  format_version     int64
               framework_version  bytes
+              checksums          JSON: {"model_config": sha256 hex of that attribute's bytes,
+                                        "training_config": sha256 hex, or null when not compiled,
+                                        "layers": number of layers, "input_shape": [null, ...] or null}
               model_config       JSON: {"class_name": "Sequential",
                                         "config": Sequential.get_config(),
                                         "weights": {layer: {param: {"shape": [...], "dtype": "float32"}}},
@@ -16,12 +19,16 @@ Layout, format_version 2::
     /model_state/<layer>/<key>                 non-trainable state (moving statistics)
     /optimizer_state/<slot>/<layer>/<param>    the optimizer's per-parameter state
 
-Version 2 added ``state``, ``random_state`` (Dropout's position in its mask
+Version 2 added ``checksums``, ``state``, ``random_state`` (Dropout's position in its mask
 stream) and ``trainable: false`` in a frozen layer's config; version-1 files,
 which have none of them, still load.
 
 Every dataset is little-endian float, chunked with the fletcher32 checksum
 filter where HDF5 allows it, and carries a ``sha256`` attribute of its bytes.
+The configs are covered by ``checksums``, and the model they build is checked
+against it (layer count, input shape) and against the weights stored (no
+layer group in /model_weights that the config does not name), so an edited
+config cannot load silently as a different model.
 
 Reading trusts nothing in the file. Only the paths the config names are
 visited, each component checked to be a hard link before it is opened (a
@@ -43,7 +50,7 @@ from framework import initializers, saving, serialization
 from framework.errors import CheckpointError, FrameworkError, InvalidArgumentError
 from framework.hookspecs import hookimpl
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 2  # 2: the configs are covered by the root attribute 'checksums'
 _DTYPES = {"float16": np.dtype("<f2"), "float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 _MAX_SMALL_ATTR = 1024  # version strings and digests are short
 _MAX_DIM = 2**40
@@ -124,6 +131,13 @@ def _describe(model, weights_only):
         training["training_state"] = {"epochs_done": model.epochs_done, "steps": state["iterations"],
                                       "shuffle_seed": model.shuffle_seed}
         attrs["training_config"] = np.bytes_(saving.dumps(training))
+    attrs["checksums"] = np.bytes_(saving.dumps({
+        "model_config": hashlib.sha256(bytes(attrs["model_config"])).hexdigest(),
+        "training_config": hashlib.sha256(bytes(attrs["training_config"])).hexdigest() if "training_config" in attrs
+        else None,
+        "layers": len(model.layers),
+        "input_shape": list(model.input_shape) if model.built else None,
+    }))
     return attrs, datasets
 
 
@@ -179,6 +193,47 @@ class _Reader:
     def json_attr(self, name, required=True):
         data = self.string_attr(name, saving.MAX_JSON_BYTES + 1, required)
         return None if data is None else saving.loads(data, self.path, name)
+
+    def configs(self, version):
+        """(model_config, training_config or None, checksums or None), the digests verified before parsing."""
+        raw = {name: self.string_attr(name, saving.MAX_JSON_BYTES + 1, required=name == "model_config")
+               for name in ("model_config", "training_config")}
+        checksums = None
+        if version >= 2:
+            checksums = self.json_attr("checksums")
+            if not isinstance(checksums, dict) or set(checksums) != {"model_config", "training_config", "layers",
+                                                                     "input_shape"}:
+                raise self.fail("checksums must be {'model_config', 'training_config', 'layers', 'input_shape'}")
+            for name, data in raw.items():
+                actual = None if data is None else hashlib.sha256(data).hexdigest()
+                if checksums[name] != actual:
+                    state = "is missing" if data is None else "does not match the sha256 recorded in 'checksums'"
+                    raise self.fail(f"the attribute {name!r} {state} (edited or damaged)")
+            count, shape = checksums["layers"], checksums["input_shape"]
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise self.fail(f"checksums.layers must be a non-negative integer, got {count!r:.40}")
+            if shape is not None and not isinstance(shape, list):
+                raise self.fail(f"checksums.input_shape must be a list or null, got {shape!r:.40}")
+        parsed = [None if data is None else saving.loads(data, self.path, name) for name, data in raw.items()]
+        return (*parsed, checksums)
+
+    def check_model(self, model, checksums, manifest):
+        """The model the config built matches what was saved: layer count, input shape, weight groups."""
+        if checksums is not None:
+            if len(model.layers) != checksums["layers"]:
+                raise self.fail(f"model_config builds {len(model.layers)} layers, but the file recorded "
+                                f"{checksums['layers']}")
+            built = list(model.input_shape) if model.built else None
+            if built != checksums["input_shape"]:
+                raise self.fail(f"model_config builds a model for inputs {built}, but the file recorded "
+                                f"{checksums['input_shape']!r:.80}")
+        link = self.file.get("model_weights", getlink=True)
+        if link is not None and isinstance(link, self.h5py.HardLink):
+            stored = set(self.file["model_weights"].keys())
+            orphans = sorted(stored - manifest.keys())
+            if orphans:
+                raise self.fail(f"/model_weights holds weights of layers {orphans[:5]} that model_config does not "
+                                "name (a layer removed from the config?)")
 
     def format_version(self):
         if "format_version" not in self.file.attrs:
@@ -339,8 +394,7 @@ def _read_model(reader):
     from framework.models import Sequential
 
     version = reader.format_version()
-    config = reader.json_attr("model_config")
-    training = reader.json_attr("training_config", required=False)
+    config, training, checksums = reader.configs(version)
     keys = {"class_name", "config", "weights"} | ({"state", "random_state"} if version >= 2 else set())
     if not isinstance(config, dict) or config.get("class_name") != "Sequential" or set(config) != keys:
         raise reader.fail(f"model_config of format_version {version} must have exactly the keys {sorted(keys)}, "
@@ -370,6 +424,7 @@ def _read_model(reader):
         raise reader.fail("model_config.config must record the input_shape of a model with weights")
     with initializers.uninitialized():  # every weight is read from the file next
         model = Sequential.from_config(config["config"])
+    reader.check_model(model, checksums, manifest)
     layers = _match_params(reader, model, manifest, "model_config")
     stateful = _match_params(reader, model, state_manifest, "model_config", "state")
     by_name = {layer.name: layer for layer in model.layers}
@@ -402,13 +457,13 @@ def _read_model(reader):
 
 def _read_weights_into(model):
     def read(reader):
-        reader.format_version()
-        config = reader.json_attr("model_config")
+        config, _, _ = reader.configs(reader.format_version())
         if not isinstance(config, dict) or "weights" not in config:
             raise reader.fail("model_config has no 'weights' table")
         manifest = reader.manifest(config["weights"], "model_config.weights")
         datasets = reader.checked_datasets("model_weights", manifest)
         state_manifest, state_datasets = _state_datasets(reader, config)
+        reader.check_model(model, None, manifest)  # no weights in the file that its config does not name
         _match_params(reader, model, manifest, "load_weights")  # the file holds exactly the model's weights
         _match_params(reader, model, state_manifest, "load_weights", "state")
         arrays = {key: reader.read(dataset) for key, dataset in datasets.items()}

@@ -19,6 +19,7 @@ import pytest
 import framework as fw
 from framework import layers
 from framework.errors import CheckpointError
+from framework.plugins.hdf5 import FORMAT_VERSION
 
 rng = np.random.default_rng(0)
 X = rng.random((32, 6)).astype("float32")
@@ -44,10 +45,26 @@ def copy(good, name="bad.h5"):
 
 
 def edit_json(path, name, change):
+    """Edit a JSON attribute and re-stamp its digest in 'checksums', as a deliberate forger would,
+    so the checks behind the checksum are reached (test_checkpoint_configs tests the checksum itself)."""
     with h5py.File(path, "r+") as file:
         value = json.loads(file.attrs[name])
         change(value)
-        file.attrs[name] = np.bytes_(json.dumps(value).encode())
+        data = json.dumps(value).encode()
+        file.attrs[name] = np.bytes_(data)
+        if name in ("model_config", "training_config") and "checksums" in file.attrs:
+            checksums = json.loads(file.attrs["checksums"])
+            checksums[name] = hashlib.sha256(data).hexdigest()
+            file.attrs["checksums"] = np.bytes_(json.dumps(checksums).encode())
+
+
+def forge_attr(file, name, data):
+    """Set the config attribute `name` to `data` and re-stamp its digest, as in `edit_json`."""
+    file.attrs[name] = np.bytes_(data)
+    if "checksums" in file.attrs:
+        checksums = json.loads(file.attrs["checksums"])
+        checksums[name] = hashlib.sha256(data).hexdigest()
+        file.attrs["checksums"] = np.bytes_(json.dumps(checksums).encode())
 
 
 def replace_dataset(path, where, **create):
@@ -126,21 +143,21 @@ def missing_config(good, tmp_path):
 def malformed_json(good, tmp_path):
     path = copy(good)
     with h5py.File(path, "r+") as file:
-        file.attrs["model_config"] = np.bytes_(b'{"class_name": "Sequential", ')
+        forge_attr(file, "model_config", b'{"class_name": "Sequential", ')
     return path, "model_config is not valid JSON"
 
 
 def deeply_nested_json(good, tmp_path):
     path = copy(good)
     with h5py.File(path, "r+") as file:
-        file.attrs["model_config"] = np.bytes_(b"[" * 200_000 + b"]" * 200_000)
+        forge_attr(file, "model_config", b"[" * 200_000 + b"]" * 200_000)
     return path, "model_config is not valid JSON .*Recursion"
 
 
 def nested_json_over_the_limit(good, tmp_path):
     path = copy(good)
     with h5py.File(path, "r+") as file:
-        file.attrs["model_config"] = np.bytes_(b"[" * 40 + b"]" * 40)
+        forge_attr(file, "model_config", b"[" * 40 + b"]" * 40)
     return path, "nested 40 levels deep, more than the limit of 32"
 
 
@@ -337,8 +354,8 @@ def compressed(good, tmp_path):
 def newer_format_version(good, tmp_path):
     path = copy(good)
     with h5py.File(path, "r+") as file:
-        file.attrs["format_version"] = np.int64(3)
-    return path, r"format_version 3 is newer than this framework reads \(2\)"
+        file.attrs["format_version"] = np.int64(FORMAT_VERSION + 1)
+    return path, rf"format_version {FORMAT_VERSION + 1} is newer than this framework reads \({FORMAT_VERSION}\)"
 
 
 def format_version_not_an_integer(good, tmp_path):

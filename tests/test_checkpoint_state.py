@@ -1,5 +1,6 @@
 """Checkpoints of format_version 2: non-trainable state, Dropout's stream, exact resume; version 1 still loads."""
 
+import hashlib
 import json
 import pathlib
 import shutil
@@ -115,10 +116,15 @@ def test_resume_depends_on_the_saved_dropout_stream(tmp_path):
 
 
 def edit_model_config(path, edit):
+    """Edit model_config and re-stamp its digest in 'checksums', so the checks behind the checksum are reached."""
     with h5py.File(path, "r+") as file:
         config = json.loads(file.attrs["model_config"])
         edit(config)
-        file.attrs["model_config"] = np.bytes_(json.dumps(config).encode())
+        data = json.dumps(config).encode()
+        file.attrs["model_config"] = np.bytes_(data)
+        checksums = json.loads(file.attrs["checksums"])
+        checksums["model_config"] = hashlib.sha256(data).hexdigest()
+        file.attrs["checksums"] = np.bytes_(json.dumps(checksums).encode())
 
 
 @pytest.mark.parametrize("edit, message", [
