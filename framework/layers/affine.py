@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np  # dtype sizes only, for the error message
+
 from framework import activations, initializers, regularizers
 from framework.backend import get_backend
 from framework.config import floatx
@@ -80,10 +82,12 @@ class Affine(Layer):
         self.kernel_regularizer, self.bias_regularizer = kernel_reg, bias_reg
         if W is not None:
             backend = get_backend()
-            # Given arrays keep their dtype: float64 weights give a float64 layer.
-            self.params["W"] = backend.asarray(W)
+            # Given float arrays keep their dtype: float64 weights give a float64 layer.
+            # Integer ones become floatx() now, as Keras casts to the layer's float
+            # dtype (they could never be trained: updates are fractional).
+            self.params["W"] = _float_weight(backend.asarray(W), "W")
             if b is not None:
-                self.params["b"] = backend.asarray(b)
+                self.params["b"] = _float_weight(backend.asarray(b), "b", self.params["W"].dtype)
         self.x = None
         self.original_x_shape = None
 
@@ -91,9 +95,19 @@ class Affine(Layer):
         self.compute_output_shape(input_shape)  # checks the shapes before creating anything
         fan_in = math.prod(input_shape[1:])
         if "W" not in self.params:
-            self.params["W"] = self.kernel_initializer((fan_in, self.units), floatx())
-            if self.use_bias:
-                self.params["b"] = self.bias_initializer((self.units,), floatx())
+            shape = (fan_in, self.units)
+            try:
+                W = self.kernel_initializer(shape, floatx())
+                b = self.bias_initializer((self.units,), floatx()) if self.use_bias else None
+            except MemoryError:
+                size = math.prod(shape) * np.dtype(floatx()).itemsize
+                raise InvalidArgumentError(
+                    f"{self.name}: cannot allocate W of shape {shape} ({size:,} bytes of {floatx()}) for "
+                    f"units={self.units} and {fan_in:,} input features"
+                ) from None
+            self.params["W"] = W
+            if b is not None:
+                self.params["b"] = b
         if self.activation is not None:
             self.activation.build((input_shape[0], self.units))
         super().build(input_shape)
@@ -164,6 +178,16 @@ class Affine(Layer):
         config["kernel_regularizer"] = regularizers.to_config(self.kernel_regularizer, "kernel_regularizer")
         config["bias_regularizer"] = regularizers.to_config(self.bias_regularizer, "bias_regularizer")
         return config
+
+
+def _float_weight(array, argument, dtype=None):
+    """`array` as given if float; integers and booleans cast to `dtype` (default floatx()); others refused."""
+    kind = array.dtype.kind
+    if kind == "f":
+        return array
+    if kind not in "biu":
+        raise InvalidArgumentError(f"Affine: {argument} must hold real numbers, got dtype {array.dtype}")
+    return array.astype(dtype or floatx())
 
 
 Dense = Affine

@@ -20,6 +20,9 @@ from framework.training import checks, loop
 from framework.training.metric_tracker import metric_keys
 
 
+MAX_NAME_LENGTH = 1024  # a checkpoint records the name; bounded so every saved file loads
+
+
 class Sequential(KerasConveniences):
     """A linear stack of layers.
 
@@ -43,6 +46,7 @@ class Sequential(KerasConveniences):
         self._compiled_loss_layer = None
         self._fused_layer = None  # the trailing layer whose activation compile fused into the loss (see fusion)
         self.stop_training = False
+        self._fitting = False  # compile() is refused while fit runs (see compile)
         self.history = None
         self.shuffle_seed = None  # drawn at the first fit; orders every epoch's data
         self.epochs_done = 0  # epochs completed; saved in checkpoints, to resume with initial_epoch
@@ -51,6 +55,20 @@ class Sequential(KerasConveniences):
                 raise InvalidArgumentError(f"Sequential: layers must be a list of layers, got {type(layers).__name__}")
             for layer in layers:
                 self.add(layer)
+
+    @property
+    def name(self):
+        """The model's name: a non-empty string of at most `MAX_NAME_LENGTH` characters."""
+        return self._name
+
+    @name.setter
+    def name(self, name):
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+            shown = f"a string of {len(name):,} characters" if isinstance(name, str) else f"{name!r:.80}"
+            raise InvalidArgumentError(
+                f"Sequential: name must be a non-empty string of at most {MAX_NAME_LENGTH:,} characters, got {shown}"
+            )
+        self._name = name
 
     # -- structure ------------------------------------------------------------
     @property
@@ -164,7 +182,11 @@ class Sequential(KerasConveniences):
         layer_input = shape
         for layer in self._layers:
             if not layer.built:
-                layer.build(layer_input)
+                try:
+                    layer.build(layer_input)
+                except MemoryError as exc:
+                    raise InvalidArgumentError(f"build: layer {layer.name!r} cannot allocate its weights for inputs "
+                                               f"{layer_input}: {exc}") from None
             layer_input = layer.compute_output_shape(layer_input)
         self.input_shape = shape
         distributed.broadcast_weights(self)  # data-parallel ranks start from rank 0's weights
@@ -187,7 +209,17 @@ class Sequential(KerasConveniences):
                 `framework.metrics`.
 
         Unknown names raise `UnknownNameError` here, listing the known ones.
+        Calling it while `fit` runs (from a callback) raises
+        `InvalidArgumentError`: Keras gives that no meaning either (its
+        compile discards the train function that fit is running), so the
+        settings of a running fit never change under it. Change the
+        optimizer's ``learning_rate`` instead, or compile between fits.
         """
+        if self._fitting:
+            raise InvalidArgumentError(
+                "compile: called while fit is running (from a callback?); compile before fit or after it returns, "
+                "or change model.optimizer.learning_rate"
+            )
         optimizer = optimizers.get(optimizer)
         ends_with_loss = bool(self._layers) and isinstance(self._layers[-1], LossLayer)
         loss_layer = None
@@ -270,10 +302,14 @@ class Sequential(KerasConveniences):
         sample's loss and gradient: a batch's loss is ``sum(w_i * loss_i) / N``
         (`sample_weight` with in-memory arrays only).
         """
-        return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, sampling=sampling, steps_per_epoch=steps_per_epoch,
-                        class_weight=class_weight, sample_weight=sample_weight)
+        self._fitting = True
+        try:
+            return loop.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                            initial_epoch=initial_epoch, sampling=sampling, steps_per_epoch=steps_per_epoch,
+                            class_weight=class_weight, sample_weight=sample_weight)
+        finally:
+            self._fitting = False
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]``."""
@@ -317,7 +353,12 @@ class Sequential(KerasConveniences):
 
     # -- display ------------------------------------------------------------
     def summary(self, print_fn=print):
-        """Print each layer's name, type, output shape and parameter count, and the totals."""
+        """Print each layer's name, type, output shape and parameter count, and the totals.
+
+        `print_fn`: called once with the whole text (Keras's argument).
+        """
+        if not callable(print_fn):
+            raise InvalidArgumentError(f"summary: print_fn must be callable, such as print, got {print_fn!r:.80}")
         if print_fn is print and not distributed.is_chief():
             return  # one summary per data-parallel job
         shapes = self._output_shapes(self.input_shape) if self.built else [None] * len(self._layers)
