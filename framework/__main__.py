@@ -28,9 +28,13 @@ def _plugins_command(args):
     # Failures are printed below; the registry's warnings would say it twice.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rows = _rows()
-        failed = registry.failed_plugins()
-        loaded = registry.plugins()
+        try:
+            rows = _rows()
+            failed = registry.failed_plugins()
+            loaded = registry.plugins()
+        except Exception as exc:  # the diagnosis tool must never crash on what it diagnoses
+            print(f"the plugin registry cannot be loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
     if args.json:
         data = {kind: {} for kind in registry.KINDS}
         for kind, name, plugin, package, version in rows:
@@ -49,8 +53,11 @@ def _plugins_command(args):
             print(f"  {name:<{width}}{package} {version}  (plugin {plugin!r})")
     if failed:
         print("failed plugins:")
-        for name, error in sorted(failed.items()):
-            print(f"  {name}: {error}")
+        for name, errors in sorted(failed.items()):
+            first, *more = errors.splitlines()  # every failure of the plugin, one per line
+            print(f"  {name}: {first}")
+            for error in more:
+                print(f"    {error}")
     return 1 if failed else 0
 
 

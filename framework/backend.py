@@ -9,7 +9,7 @@ scatter-add, synchronisation) is a method of the backend object.
 import os
 
 from framework import registry
-from framework.errors import InvalidArgumentError
+from framework.errors import BackendError, InvalidArgumentError
 
 
 class Backend:
@@ -51,7 +51,13 @@ def _create(name):
         raise InvalidArgumentError(f"backend name must be a string, got {name!r}")
     if name not in _instances:
         entry = registry.get("backends", name, what="backend")
-        backend = entry.obj()
+        try:
+            backend = entry.obj()
+        except BackendError:
+            raise  # already says what is missing (CuPy, a device)
+        except Exception as exc:
+            raise BackendError(f"the backend {entry.name!r} of plugin {entry.plugin!r} (package {entry.package}) "
+                               f"failed to start: {type(exc).__name__}: {exc}") from exc
         backend.name = entry.name
         _instances[name] = backend
     return _instances[name]

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np  # host-side data only: shuffling, batching, results
 
-from framework import distributed, optimizers, registry
+from framework import distributed, optimizers, plugin_checks, registry
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
@@ -236,7 +236,8 @@ class Sequential(KerasConveniences):
         elif isinstance(loss, LossLayer):
             loss_layer = loss
         elif isinstance(loss, str):
-            loss_layer = registry.get("losses", loss, what="loss").obj()
+            entry = registry.get("losses", loss, what="loss")
+            loss_layer = plugin_checks.check_loss_layer(entry.obj(), loss, entry)
         else:
             raise InvalidArgumentError(f"compile: loss must be a loss name or a LossLayer, got {loss!r}")
         if metrics is None:
