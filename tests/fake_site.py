@@ -66,3 +66,18 @@ def run_python(code, site=None, plugins=None, args=(), cwd=None):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     command = [sys.executable, *(["-c", textwrap.dedent(code)] if code is not None else []), *args]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+
+
+def make_distribution(folder, package, modules, points, version="0.1"):
+    """A fake installed `package` in `folder`: `modules` {module name: source}, `points` {entry point: module}."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for module, source in modules.items():
+        (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    info = folder / f"{package.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(
+        "[framework]\n" + "".join(f"{name} = {module}\n" for name, module in points.items())
+    )
+    return folder
