@@ -103,6 +103,15 @@ def _random_state(model):
     return {name: state for name, state in states.items() if state is not None}
 
 
+def _bounded_json(value, what):
+    """JSON bytes of `value`, refused here if the loader would refuse them (never write what cannot load)."""
+    data = saving.dumps(value)
+    if len(data) > saving.MAX_JSON_BYTES:
+        raise InvalidArgumentError(f"the {what} is {len(data):,} bytes of JSON, more than the {saving.MAX_JSON_BYTES:,} "
+                                   "that load_model accepts (too many layers?)")
+    return data
+
+
 def _describe(model, weights_only):
     """(attributes, {dataset path: array}) of `model`: everything is checked before the file is opened."""
     from framework import __version__
@@ -114,7 +123,7 @@ def _describe(model, weights_only):
                     "state": {layer: _manifest(arrays) for layer, arrays in state.items()},
                     "random_state": _random_state(model)}
     attrs = {"format_version": np.int64(FORMAT_VERSION), "framework_version": np.bytes_(__version__.encode()),
-             "model_config": np.bytes_(saving.dumps(model_config))}
+             "model_config": np.bytes_(_bounded_json(model_config, "model_config"))}
     datasets = {("model_weights", layer, key): array for layer, params in weights.items() for key, array in params.items()}
     datasets.update({("model_state", layer, key): array for layer, arrays in state.items() for key, array in arrays.items()})
     if not weights_only and model.compiled:
@@ -130,7 +139,7 @@ def _describe(model, weights_only):
         training["optimizer_state"] = {slot: _manifest(table) for slot, table in slots.items()}
         training["training_state"] = {"epochs_done": model.epochs_done, "steps": state["iterations"],
                                       "shuffle_seed": model.shuffle_seed}
-        attrs["training_config"] = np.bytes_(saving.dumps(training))
+        attrs["training_config"] = np.bytes_(_bounded_json(training, "training_config"))
     attrs["checksums"] = np.bytes_(saving.dumps({
         "model_config": hashlib.sha256(bytes(attrs["model_config"])).hexdigest(),
         "training_config": hashlib.sha256(bytes(attrs["training_config"])).hexdigest() if "training_config" in attrs

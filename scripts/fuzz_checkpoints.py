@@ -197,8 +197,12 @@ def _worker(list_file):
         print(json.dumps({"path": path, **result}), flush=True)
 
 
-def load_batch(paths, timeout=BATCH_TIMEOUT):
-    """{path: result} for `paths`, loaded by workers; a crash or hang is the result of the file it hit."""
+def load_batch(paths, timeout=BATCH_TIMEOUT, worker=None):
+    """{path: result} for `paths`, loaded by workers; a crash or hang is the result of the file it hit.
+
+    `worker`: the command that loads a list of files (default: this script's ``--worker``).
+    """
+    worker = worker or [sys.executable, __file__, "--worker"]
     results, pending = {}, list(paths)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", FRAMEWORK_BACKEND="numpy")
     env.pop("FRAMEWORK_PLUGINS", None)
@@ -206,8 +210,8 @@ def load_batch(paths, timeout=BATCH_TIMEOUT):
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
             listing.write("\n".join(map(str, pending)))
         try:
-            run = subprocess.run([sys.executable, __file__, "--worker", listing.name], capture_output=True, text=True,
-                                 timeout=timeout, env=env, cwd=ROOT)
+            run = subprocess.run([*worker, listing.name], capture_output=True, text=True, timeout=timeout, env=env,
+                                 cwd=ROOT)
             stdout, failure = run.stdout, None if run.returncode == 0 else f"exit status {run.returncode}"
             stderr = run.stderr
         except subprocess.TimeoutExpired as exc:

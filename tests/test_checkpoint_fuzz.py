@@ -50,3 +50,25 @@ def test_a_load_that_differs_from_the_seed_is_a_finding(tmp_path):
     assert fuzz_checkpoints.acceptable(results[first], seeds[first])
     assert not fuzz_checkpoints.acceptable(results[first], seeds[second])  # a different model loaded
     assert not fuzz_checkpoints.acceptable({"outcome": "crash", "error": "signal 11"}, seeds[first])
+
+
+# A stand-in worker: answers for every file, but dies on one named "crash" and hangs on "hang".
+FAKE_WORKER = """
+import json, os, pathlib, sys, time
+for path in pathlib.Path(sys.argv[1]).read_text().splitlines():
+    if "crash" in path:
+        os.abort()
+    if "hang" in path:
+        time.sleep(600)
+    print(json.dumps({"path": path, "outcome": "CheckpointError", "error": ""}), flush=True)
+"""
+
+
+def test_a_worker_that_crashes_or_hangs_blames_the_file_it_was_on_and_the_rest_are_still_loaded():
+    import sys
+
+    paths = ["a.h5", "crash.h5", "b.h5", "hang.h5", "c.h5"]
+    results = fuzz_checkpoints.load_batch(paths, timeout=10, worker=[sys.executable, "-c", FAKE_WORKER])
+    assert results["crash.h5"]["outcome"] == results["hang.h5"]["outcome"] == "crash"
+    assert "exit status" in results["crash.h5"]["error"] and "no answer within 10 s" in results["hang.h5"]["error"]
+    assert all(results[p]["outcome"] == "CheckpointError" for p in ("a.h5", "b.h5", "c.h5"))

@@ -106,7 +106,7 @@ def test_compile_is_allowed_again_after_a_fit_that_raised():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 
 
-@pytest.mark.parametrize("name", [5, "", None, "x" * 1025, "x" * 5_000_000])
+@pytest.mark.parametrize("name", [5, "", b"model", "x" * 1025, "x" * 5_000_000])
 def test_a_model_name_must_be_a_short_non_empty_string(name):
     with pytest.raises(InvalidArgumentError, match="name must be a non-empty string of at most 1,024"):
         fw.Sequential([layers.Affine(3)], name=name)
@@ -114,6 +114,25 @@ def test_a_model_name_must_be_a_short_non_empty_string(name):
     with pytest.raises(InvalidArgumentError):
         model.name = name
     assert model.name == "sequential"
+
+
+def test_no_name_gives_the_default_as_in_keras():
+    assert fw.Sequential([layers.Affine(3)], name=None).name == "sequential"
+
+
+def test_a_layer_name_is_bounded_too():
+    with pytest.raises(InvalidArgumentError, match="at most 1,024 characters"):
+        layers.Affine(3, name="x" * 5_000_000)
+    assert layers.Affine(3, name="x" * 1024).name == "x" * 1024
+
+
+def test_a_config_too_large_for_the_loader_is_refused_at_save_and_nothing_is_written(tmp_path, monkeypatch):
+    model = fw.Sequential([layers.Affine(3)] + [layers.ReLU() for _ in range(50)])
+    model.build((None, 2))
+    monkeypatch.setattr(fw.saving, "MAX_JSON_BYTES", 2_000)  # the same check as 4 MiB, with a small model
+    with pytest.raises(CheckpointError, match=r"model_config is [\d,]+ bytes of JSON, more than the 2,000"):
+        model.save(tmp_path / "run.h5")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_model_name_of_1024_characters_saves_and_loads(tmp_path):

@@ -77,8 +77,10 @@ class Layer:
         cls.__init__ = __init__
 
     def __init__(self, name=None):
-        if name is not None and (not isinstance(name, str) or not name or "/" in name):
-            raise InvalidArgumentError(f"{type(self).__name__}: name must be a non-empty string without '/', got {name!r}")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name or len(name) > 1024):
+            # Bounded, as a model's name is: a checkpoint records it, and must load again.
+            raise InvalidArgumentError(f"{type(self).__name__}: name must be a non-empty string without '/' of at "
+                                       f"most 1,024 characters, got {name!r:.80}")
         self.base_name = self.default_name or _snake_case(type(self).__name__)
         self.name = name or self.base_name
         self.auto_named = name is None

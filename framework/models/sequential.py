@@ -35,7 +35,7 @@ class Sequential(KerasConveniences):
     """
 
     def __init__(self, layers=None, name="sequential"):
-        self.name = name
+        self.name = "sequential" if name is None else name  # None: the default name, as Keras gives one
         self._layers = []
         self._names, self._ids, self._next_number = set(), set(), {}  # make add() O(1): loading 10,000 layers
         self.input_shape = None  # (None, features...) once built
