@@ -40,7 +40,8 @@ class Affine(Layer):
         use_bias: whether to add ``b``.
         weight_init: the older name of `kernel_initializer`, still accepted.
         W: a given weight array of shape (D, units) instead (the book's
-            ``Affine(W, b)``); ``units`` then comes from ``W``.
+            ``Affine(W, b)``); ``units`` then comes from ``W``. Float arrays
+            keep their dtype; integer ones are cast to ``floatx()``.
         b: the given bias of shape (units,), with ``W``.
     """
 

@@ -44,7 +44,12 @@ def is_better(value, reference, mode, min_delta=0.0):
 
 
 class Callback:
-    """Base class: override any of the hooks. ``self.model`` is the model being trained."""
+    """Base class: override any of the hooks. ``self.model`` is the model being trained.
+
+    A hook may set ``model.stop_training`` or change the optimizer's
+    ``learning_rate``; ``model.compile`` during ``fit`` raises
+    `InvalidArgumentError` (see `Sequential.compile`).
+    """
 
     def __init__(self):
         self.model = None
