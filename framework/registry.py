@@ -48,7 +48,7 @@ class Registry:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._origins = {}  # plugin name -> (package, version)
-        self._failed = {}  # plugin name -> error message
+        self._failed = {}  # plugin name -> [error messages], every failure kept
         self._entry_points_loaded = False
         self._entries = None  # kind -> {name: Entry}, rebuilt after any change
 
