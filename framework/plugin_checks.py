@@ -7,6 +7,7 @@ called, not inspected: their product is checked at ``compile``
 (`check_loss_layer`).
 """
 
+import functools
 import inspect
 
 _FORMAT_METHODS = ("save_model", "load_model", "save_weights", "load_weights")
@@ -23,6 +24,14 @@ def _subclass_of(base_path):
     return check
 
 
+def _layer_or_partial(obj):
+    """Activations: a Layer subclass, or a `functools.partial` of one (``LeakyReLU`` with its slope)."""
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    problem = _subclass_of("framework.layers.base.Layer")(obj)
+    return None if problem is None else problem + " (or a functools.partial of one)"
+
+
 def _callable(obj):
     return None if callable(obj) else "callable (a class or a function)"
 
@@ -37,7 +46,7 @@ def _checkpoint_format(obj):
 _CHECKS = {
     "backends": _subclass_of("framework.backend.Backend"),
     "layers": _subclass_of("framework.layers.base.Layer"),
-    "activations": _subclass_of("framework.layers.base.Layer"),
+    "activations": _layer_or_partial,
     "optimizers": _subclass_of("framework.optimizers.base.Optimizer"),
     "checkpoint_formats": _checkpoint_format,
     "losses": _callable,

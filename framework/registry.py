@@ -144,17 +144,19 @@ class Registry:
         such plugin is recorded in `failed_plugins`.
         """
         found = self._call_hooks()
-        builtins = {}
+        builtins, exact = {}, {}
         for kind, name, entry in found:
             if self._is_builtin(entry.plugin):
-                first = builtins.setdefault((kind, name.casefold()), entry)
+                # Built-ins may alias one object under names that differ in case ("L1", "l1").
+                first = exact.setdefault((kind, name), entry)
                 if first is not entry:  # the framework's own bug: say so loudly
                     raise PluginError(f"built-in plugins {first.plugin!r} and {entry.plugin!r} both register the "
                                       f"{kind[:-1]} {name!r}")
+                builtins.setdefault((kind, name.casefold()), entry)
         disabled = {}
         for kind, name, entry in found:
             builtin = builtins.get((kind, name.casefold()))
-            if builtin is not None and builtin is not entry:
+            if builtin is not None and not self._is_builtin(entry.plugin):
                 disabled.setdefault(entry.plugin, _clash(kind, name, entry, builtin) + "; the plugin is disabled")
         claims = {}
         for kind, name, entry in found:

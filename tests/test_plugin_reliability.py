@@ -1,6 +1,7 @@
 """Hostile and broken plugins: whatever a plugin does, the built-ins keep working, the failure is
 recorded against that plugin (all of its failures), and `python -m framework plugins` says so."""
 
+import functools
 import json
 import types
 
@@ -178,6 +179,7 @@ def test_two_third_parties_registering_one_name_both_lose_it(tmp_path):
     ("optimizers", object, "a subclass of Optimizer"),
     ("layers", int, "a subclass of Layer"),
     ("activations", "relu", "a subclass of Layer"),
+    ("activations", functools.partial(dict, a=1), "a subclass of Layer (or a functools.partial of one)"),
     ("backends", object(), "a subclass of Backend"),
     ("checkpoint_formats", object(), "the methods of CheckpointFormat"),
     ("losses", 5, "callable"),
