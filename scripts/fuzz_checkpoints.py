@@ -35,13 +35,15 @@ BATCH_TIMEOUT = 300.0  # seconds per batch: generous, a hang is what it catches
 
 # -- the seeds: valid checkpoints, and what loading them must give --------------------------
 def fingerprint(model):
-    """sha256 of everything a checkpoint restores: config, weights, compile settings, optimizer and training state."""
+    """sha256 of everything a checkpoint restores: config, weights and layer state, compile settings,
+    optimizer and training state."""
     from framework import serialization
 
     digest = hashlib.sha256()
     training = serialization.training_config(model) if model.compiled else None
-    digest.update(json.dumps([model.get_config(), training], sort_keys=True).encode())
-    for array in model.get_weights():
+    random_states = [layer.get_random_state() for layer in model.layers]  # Dropout's place in its stream
+    digest.update(json.dumps([model.get_config(), training, random_states], sort_keys=True).encode())
+    for array in model.get_weights():  # params and state (moving statistics)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
     if model.compiled:
@@ -69,9 +71,14 @@ def make_seeds(folder):
     trained.fit(x, y, epochs=1, batch_size=8, verbose=0)
     plain = fw.Sequential([layers.Affine(4), layers.Sigmoid(), layers.Affine(2), layers.SoftmaxWithLoss()])
     plain.build((None, 3))
+    # Layer state (moving statistics, a dropout stream), an activation and a regularizer in the config.
+    stateful = fw.Sequential([layers.Dense(6, activation="tanh", kernel_regularizer=fw.regularizers.L2(1e-3)),
+                              layers.BatchNormalization(), layers.Dropout(0.25), layers.Affine(3)], name="stateful")
+    stateful.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    stateful.fit(x, y, epochs=1, batch_size=8, verbose=0)
     folder = pathlib.Path(folder)
     seeds = {}
-    for name, model in (("trained.h5", trained), ("uncompiled.h5", plain)):
+    for name, model in (("trained.h5", trained), ("uncompiled.h5", plain), ("stateful.h5", stateful)):
         model.save(folder / name)
         seeds[str(folder / name)] = fingerprint(fw.load_model(folder / name))
     return seeds

@@ -46,7 +46,7 @@ def test_each_file_of_the_regression_corpus_is_refused_or_loads_identically(path
 def test_a_load_that_differs_from_the_seed_is_a_finding(tmp_path):
     seeds = fuzz_checkpoints.make_seeds(tmp_path)
     results = fuzz_checkpoints.load_batch(sorted(seeds))
-    first, second = sorted(seeds)
+    first, second = sorted(seeds)[:2]
     assert fuzz_checkpoints.acceptable(results[first], seeds[first])
     assert not fuzz_checkpoints.acceptable(results[first], seeds[second])  # a different model loaded
     assert not fuzz_checkpoints.acceptable({"outcome": "crash", "error": "signal 11"}, seeds[first])
