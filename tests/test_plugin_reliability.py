@@ -237,3 +237,14 @@ def test_a_dataset_loader_that_raises_gives_dataset_error(add_plugin):
         fw.datasets.load("flaky")
     assert fw.DatasetError is DatasetError
     assert fw.datasets.load("digits")[0][0].shape[1] == 64
+
+
+def test_the_plugins_command_reports_a_registry_that_cannot_load_instead_of_crashing(monkeypatch, capsys):
+    from framework import __main__ as cli
+
+    def broken(kind):
+        raise PluginError("built-in plugins 'a' and 'b' both register the layer 'X'")
+
+    monkeypatch.setattr(cli.registry, "entries", broken)
+    assert cli.main(["plugins"]) == 1
+    assert "the plugin registry cannot be loaded: PluginError: built-in plugins 'a' and 'b'" in capsys.readouterr().err
