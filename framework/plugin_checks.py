@@ -2,9 +2,9 @@
 
 A wrong object found only at use fails far from its cause (an
 ``AttributeError`` deep in a training step); checked at registration, the
-error names the plugin and its package instead. Loss factories can only be
-called, not inspected: their product is checked at ``compile``
-(`check_loss_layer`).
+error names the plugin and its package instead. Factories (losses, an
+optimizer such as ``amsgrad``) can only be called, not inspected: their
+product is checked where they are called (`check_product`).
 """
 
 import functools
@@ -32,6 +32,13 @@ def _layer_or_partial(obj):
     return None if problem is None else problem + " (or a functools.partial of one)"
 
 
+def _optimizer_or_factory(obj):
+    """Optimizers: an Optimizer subclass, or a factory function (``amsgrad``) whose product `get` checks."""
+    if inspect.isclass(obj):
+        return _subclass_of("framework.optimizers.base.Optimizer")(obj)
+    return None if callable(obj) else "a subclass of Optimizer or a function returning an Optimizer"
+
+
 def _callable(obj):
     return None if callable(obj) else "callable (a class or a function)"
 
@@ -47,7 +54,7 @@ _CHECKS = {
     "backends": _subclass_of("framework.backend.Backend"),
     "layers": _subclass_of("framework.layers.base.Layer"),
     "activations": _layer_or_partial,
-    "optimizers": _subclass_of("framework.optimizers.base.Optimizer"),
+    "optimizers": _optimizer_or_factory,
     "checkpoint_formats": _checkpoint_format,
     "losses": _callable,
     "datasets": _callable,
@@ -64,14 +71,20 @@ def problem(kind, obj):
     return None if check is None else check(obj)
 
 
-def check_loss_layer(product, name, entry):
-    """`product` of the loss factory registered as `name`, checked to be a `LossLayer`."""
+def check_product(product, base, name, entry):
+    """`product`, made by the factory registered as `name`, checked to be a `base` (LossLayer, Optimizer)."""
     from framework.errors import PluginError
-    from framework.layers.base import LossLayer
 
-    if not isinstance(product, LossLayer):
+    if not isinstance(product, base):
         raise PluginError(
-            f"the loss {name!r} of plugin {entry.plugin!r} (package {entry.package}) made a "
-            f"{type(product).__name__}, not a LossLayer"
+            f"the {entry.kind[:-1]} {name!r} of plugin {entry.plugin!r} (package {entry.package}) made a "
+            f"{type(product).__name__}, not a {base.__name__}"
         )
     return product
+
+
+def check_loss_layer(product, name, entry):
+    """`product` of the loss factory registered as `name`, checked to be a `LossLayer`."""
+    from framework.layers.base import LossLayer
+
+    return check_product(product, LossLayer, name, entry)

@@ -22,6 +22,7 @@ arguments); a softmax or sigmoid loss layer becomes the ``Activation`` its
 ``predict`` applies, so Keras predicts what the framework predicts.
 """
 
+import io
 import json
 
 import numpy as np
@@ -207,7 +208,8 @@ def _write(model, path):
     from framework import __version__
 
     config, weights = _keras_model(model)
-    with h5py.File(path, "w") as file:
+    image = io.BytesIO()  # built in memory, written with plain file calls: a full disk raises, never crashes
+    with h5py.File(image, "w") as file:
         file.attrs["keras_version"] = KERAS_LAYOUT_VERSION
         file.attrs["backend"] = "numpy"
         file.attrs["framework_version"] = __version__  # who wrote it; Keras ignores it
@@ -223,6 +225,7 @@ def _write(model, path):
                 else np.zeros((0,), dtype="S1")
             for full_name, (_, array) in zip(names, arrays):
                 layer_group.create_dataset(full_name, data=np.ascontiguousarray(array, dtype="<f4"))
+    saving.write_file(path, image.getbuffer())
 
 
 class KerasH5Format(saving.CheckpointFormat):

@@ -56,8 +56,14 @@ def fingerprint(model):
     return digest.hexdigest()
 
 
-def make_seeds(folder):
-    """Write valid checkpoints into `folder`; return {path: fingerprint of loading it}."""
+def make_seeds(folder, keras=False):
+    """Write valid checkpoints into `folder`; return {path: fingerprint of loading it}.
+
+    `keras` adds a file of the ``keras_h5`` interop format. It is off by
+    default: HDF5 itself can spin forever reading a variable-length string
+    attribute whose global heap is damaged (seen with ``--keras --seed 21``),
+    which that format cannot avoid, as Keras writes such strings.
+    """
     import numpy as np
 
     import framework as fw
@@ -78,8 +84,11 @@ def make_seeds(folder):
     stateful.fit(x, y, epochs=1, batch_size=8, verbose=0)
     folder = pathlib.Path(folder)
     seeds = {}
-    for name, model in (("trained.h5", trained), ("uncompiled.h5", plain), ("stateful.h5", stateful)):
-        model.save(folder / name)
+    layout = fw.Sequential([layers.Dense(6, activation="relu"), layers.Dense(3)], name="keras_layout")
+    layout.build((None, 5))
+    models = [("trained.h5", trained), ("uncompiled.h5", plain), ("stateful.h5", stateful)]
+    for name, model in models + ([("keras.h5", layout)] if keras else []):
+        model.save(folder / name, format="keras_h5" if name == "keras.h5" else None)
         seeds[str(folder / name)] = fingerprint(fw.load_model(folder / name))
     return seeds
 
@@ -191,6 +200,8 @@ def _worker(list_file):
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # Bounded CPU too: a worker left behind by a killed run does not spin for ever.
+    resource.setrlimit(resource.RLIMIT_CPU, (int(BATCH_TIMEOUT) + 10, int(BATCH_TIMEOUT) + 10))
     import framework as fw
     from framework.errors import CheckpointError
 
@@ -255,12 +266,12 @@ def keep(path, result, expected, note, corpus=CORPUS):
     return corpus / f"{name}.h5"
 
 
-def fuzz(count=None, seconds=None, seed=0, batch=150, corpus=CORPUS, log=print):
+def fuzz(count=None, seconds=None, seed=0, batch=150, corpus=CORPUS, log=print, keras=False):
     """Run `count` mutations (or as many as fit in `seconds`); return the findings' paths in `corpus`."""
     rng = random.Random(seed)
     findings, done, start = [], 0, time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fuzz-checkpoints-") as folder:
-        seeds = make_seeds(pathlib.Path(folder))
+        seeds = make_seeds(pathlib.Path(folder), keras=keras)
         while (count is None or done < count) and (seconds is None or time.monotonic() - start < seconds):
             size = batch if count is None else min(batch, count - done)
             made = {}
@@ -284,6 +295,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, help="fuzz for this long")
     parser.add_argument("--count", type=int, help="fuzz this many mutations")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
+    parser.add_argument("--keras", action="store_true", help="also mutate a file of the keras_h5 format")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -293,7 +305,7 @@ def main(argv=None):
         parser.error("give --seconds N or --count N")
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     print(f"seed {seed}")
-    findings = fuzz(count=args.count, seconds=args.seconds, seed=seed)
+    findings = fuzz(count=args.count, seconds=args.seconds, seed=seed, keras=args.keras)
     print(f"{len(findings)} findings" + "".join(f"\n  {path}" for path in findings))
     return 1 if findings else 0
 

@@ -201,3 +201,18 @@ def test_bad_paths_to_load_model_raise_framework_errors(tmp_path, monkeypatch, p
     (tmp_path / "sub").mkdir()
     with pytest.raises(error):
         fw.load_model(path)
+
+
+def test_the_keras_h5_format_also_turns_a_write_error_into_checkpoint_error(tmp_path, monkeypatch):
+    path = tmp_path / "run.h5"
+    small_model().save(path)
+    before = snapshot(tmp_path)
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(saving.os, "write", full_disk)
+    with pytest.raises(CheckpointError, match="No space left"):
+        big_model().save(path, format="keras_h5")
+    monkeypatch.undo()
+    assert snapshot(tmp_path) == before

@@ -177,6 +177,7 @@ def test_two_third_parties_registering_one_name_both_lose_it(tmp_path):
 # -- kinds -------------------------------------------------------------------------
 @pytest.mark.parametrize("kind, obj, expected", [
     ("optimizers", object, "a subclass of Optimizer"),
+    ("optimizers", 3, "a subclass of Optimizer or a function returning an Optimizer"),
     ("layers", int, "a subclass of Layer"),
     ("activations", "relu", "a subclass of Layer"),
     ("activations", functools.partial(dict, a=1), "a subclass of Layer (or a functools.partial of one)"),
@@ -214,6 +215,16 @@ def test_a_loss_factory_whose_product_is_not_a_loss_layer_is_refused_at_compile(
     with pytest.raises(PluginError, match="'bogus_loss' of plugin 'bogus-loss'.*made a str, not a LossLayer"):
         model.compile(optimizer="sgd", loss="bogus_loss")
     assert not model.compiled
+
+
+def test_an_optimizer_factory_whose_product_is_not_an_optimizer_is_refused_when_used(add_plugin):
+    add_plugin(_plugin(register_optimizers=lambda register: register(lambda: object(), name="bogus_opt")),
+               "bogus-opt")
+    model = fw.Sequential([layers.Affine(2)])
+    with pytest.raises(PluginError, match="optimizer 'bogus_opt' of plugin 'bogus-opt'.*made a object, not a Optimizer"):
+        model.compile(optimizer="bogus_opt", loss="sparse_categorical_crossentropy")
+    assert not model.compiled
+    assert type(fw.optimizers.get("amsgrad")).__name__ == "Adam"  # the built-in factory passes the same check
 
 
 def test_a_backend_whose_constructor_raises_gives_backend_error(add_plugin):

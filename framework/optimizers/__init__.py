@@ -22,7 +22,8 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        from framework import registry
+        from framework import plugin_checks, registry
 
-        return registry.get("optimizers", identifier, what="optimizer").obj()
+        entry = registry.get("optimizers", identifier, what="optimizer")
+        return plugin_checks.check_product(entry.obj(), Optimizer, identifier, entry)
     raise InvalidArgumentError(f"optimizer must be an Optimizer or a name such as 'sgd', got {identifier!r}")
