@@ -156,3 +156,13 @@ def test_a_checkpoint_naming_a_bad_model_name_is_refused(tmp_path):
         file.attrs["checksums"] = np.bytes_(json.dumps(checksums).encode())
     with pytest.raises(CheckpointError, match="at most 1,024 characters"):
         fw.load_model(tmp_path / "run.h5")
+
+
+def test_after_pop_a_layer_can_be_added_back_and_names_are_numbered_as_before():
+    model = fw.Sequential([layers.Affine(2), layers.Affine(3)])
+    popped = model.pop()
+    model.add(popped)  # the model's index of its layers follows the pop
+    model.add(layers.Affine(4))
+    assert [layer.name for layer in model.layers] == ["affine", "affine_1", "affine_2"]
+    with pytest.raises(InvalidArgumentError, match="already in this model"):
+        model.add(popped)
