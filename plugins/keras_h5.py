@@ -24,6 +24,10 @@ arguments); a softmax or sigmoid loss layer becomes the ``Activation`` its
 
 import io
 import json
+import os
+import select
+import signal
+import time
 
 import numpy as np
 
@@ -36,6 +40,7 @@ from framework.plugins import hdf5
 KERAS_LAYOUT_VERSION = "3.15.1"  # the Keras release whose loader this layout was checked against
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"), np.dtype("<f2"))
 _MAX_NAMES = 100_000
+ATTRIBUTE_SECONDS = 20  # reading a few strings takes milliseconds; a damaged heap takes forever
 
 
 # -- reading -------------------------------------------------------------------
@@ -121,11 +126,85 @@ def _build(reader, config):
     return model, built
 
 
-def _read_model(reader):
+def _string_attributes(reader):
+    """Every string attribute the loader needs: ``keras_version``, ``model_config``, each layer's ``weight_names``.
+
+    Keras writes them as variable-length strings, kept in the file's global
+    heap; HDF5 can spin forever on a damaged heap (found by fuzzing), so
+    they are read first, in one go, where a deadline can stop that.
+    """
+    weights = {}
+    group = reader.file.get("model_weights", getlink=True)
+    if isinstance(group, reader.h5py.HardLink) and isinstance(reader.file["model_weights"], reader.h5py.Group):
+        holder = reader.file["model_weights"]
+        for count, name in enumerate(holder):
+            if count >= _MAX_NAMES:
+                raise reader.fail(f"/model_weights holds more than {_MAX_NAMES} groups")
+            link = holder.get(name, getlink=True)
+            if isinstance(link, reader.h5py.HardLink) and isinstance(holder[name], reader.h5py.Group) \
+                    and "weight_names" in holder[name].attrs:
+                weights[name] = _names(reader, holder[name], "weight_names")
+    return {"keras_version": _text(reader, reader.file, "keras_version", 64).decode("utf-8", "replace"),
+            "model_config": _text(reader, reader.file, "model_config", saving.MAX_JSON_BYTES).decode("utf-8", "replace"),
+            "weight_names": weights}
+
+
+def _bounded(function, path, seconds=ATTRIBUTE_SECONDS):
+    """``function(reader)`` run on `path` in a forked child that is killed after `seconds`.
+
+    Returns its JSON-able result; a failure in the child comes back as
+    `CheckpointError` with the child's message. Where there is no fork
+    (Windows), it runs here, unbounded.
+    """
+    if not hasattr(os, "fork"):
+        return hdf5._open(path, function)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, answer, leave without running any exit handler
+        code = 0
+        try:
+            os.close(read_end)
+            try:
+                answer = {"result": hdf5._open(path, function)}
+            except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as text
+                answer = {"error": str(exc) if isinstance(exc, CheckpointError) else f"{type(exc).__name__}: {exc}"}
+            data = json.dumps(answer).encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view):]
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + seconds
+    try:
+        while True:
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                raise saving.error(path, f"reading the file's attributes took more than {seconds} s "
+                                         "(a damaged HDF5 heap makes HDF5 loop forever); refused")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    try:
+        answer = json.loads(b"".join(chunks))
+    except ValueError:
+        raise saving.error(path, "reading the file's attributes failed (the reader process died)") from None
+    if "error" in answer:
+        raise CheckpointError(answer["error"])
+    return answer["result"]
+
+
+def _read_model(reader, attributes):
     from framework.backend import get_backend
 
-    _text(reader, reader.file, "keras_version", 64)
-    config = saving.loads(_text(reader, reader.file, "model_config", saving.MAX_JSON_BYTES), reader.path, "model_config")
+    config = saving.loads(attributes["model_config"].encode("utf-8"), reader.path, "model_config")
     model, built = _build(reader, config)
     found = []
     declared = 0
@@ -138,7 +217,9 @@ def _read_model(reader):
             if not isinstance(link, reader.h5py.HardLink) or not isinstance(holder[part], reader.h5py.Group):
                 raise reader.fail(f"/model_weights/{layer.name} is missing or not a group reached by a hard link")
             holder = holder[part]
-        names = _names(reader, holder, "weight_names")
+        names = attributes["weight_names"].get(layer.name)
+        if names is None:
+            raise reader.fail(f"the attribute 'weight_names' of '/model_weights/{layer.name}' is missing")
         if len(names) != len(order):
             raise reader.fail(f"layer {layer.name!r} has {len(order)} weights in the model but {len(names)} in the file")
         for weight_name, (table, key, transpose) in zip(names, order):
@@ -241,7 +322,8 @@ class KerasH5Format(saving.CheckpointFormat):
         _write(model, path)
 
     def load_model(self, path):
-        return hdf5._open(path, _read_model)
+        attributes = _bounded(_string_attributes, path)
+        return hdf5._open(path, lambda reader: _read_model(reader, attributes))
 
     def save_weights(self, model, path):
         raise CheckpointError("the keras_h5 format saves whole models: use model.save(path, format='keras_h5')")

@@ -183,3 +183,25 @@ def test_native_files_are_still_read_by_the_native_format(tmp_path):
     assert fw.load_model(tmp_path / "native.h5").compiled  # the native format keeps the compile settings
     with pytest.raises(fw.CheckpointError, match="keras_version"):
         fw.load_model(tmp_path / "native.h5", format="keras_h5")
+
+
+def test_string_attributes_are_read_under_a_deadline(tmp_path):
+    """A damaged HDF5 heap can make reading a string attribute loop forever: the read is stopped and refused."""
+    import time
+
+    from framework.plugins import keras_h5
+
+    def forever(reader):
+        time.sleep(600)
+
+    start = time.monotonic()
+    with pytest.raises(fw.CheckpointError, match=r"took more than 1 s .*refused"):
+        keras_h5._bounded(forever, DATA / "keras3_mlp.h5", seconds=1)
+    assert time.monotonic() - start < 60
+    # The child's own refusals come back as they are.
+    path = tmp_path / "no_config.h5"
+    shutil.copy(DATA / "keras3_mlp.h5", path)
+    with h5py.File(path, "r+") as f:
+        del f.attrs["model_config"]
+    with pytest.raises(fw.CheckpointError, match="the attribute 'model_config' of '/' is missing"):
+        fw.load_model(path, format="keras_h5")
