@@ -7,14 +7,12 @@ loss layer's forward and backward, each layer's backward in reverse order
 
 import numbers
 
-import numpy as np  # host-side data only: shuffling, batching, results
-
 from framework import distributed, optimizers, plugin_checks, registry
-from framework.backend import get_backend
 from framework.errors import InvalidArgumentError, NotCompiledError
 from framework.layers.base import Layer, LossLayer
 from framework.layers.input import Input
 from framework.models import fusion, structure
+from framework.models.summary import summary_text
 from framework.models.conveniences import KerasConveniences
 from framework.training import checks, loop
 from framework.training.metric_tracker import metric_keys
@@ -362,27 +360,7 @@ class Sequential(KerasConveniences):
             raise InvalidArgumentError(f"summary: print_fn must be callable, such as print, got {print_fn!r:.80}")
         if print_fn is print and not distributed.is_chief():
             return  # one summary per data-parallel job
-        shapes = self._output_shapes(self.input_shape) if self.built else [None] * len(self._layers)
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer, shape in zip(self._layers, shapes):
-            shown = "?" if shape is None else ("()" if isinstance(layer, LossLayer) else str(shape))
-            kind = getattr(layer, "type_label", type(layer).__name__)  # e.g. "Affine(relu)"
-            rows.append((f"{layer.name} ({kind})", shown, f"{layer.count_params():,}"))
-        widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
-        rule = "-" * sum(widths)
-        lines = [f'Model: "{self.name}"', rule]
-        for i, row in enumerate(rows):
-            lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-            if i == 0:
-                lines.append(rule)
-        total = self.count_params()
-        # Non-trainable: every layer's state, and the params of frozen layers (as Keras counts).
-        trainable = sum(int(p.size) for layer in self._layers if layer.trainable for p in layer.params.values())
-        lines += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}"]
-        if not self.built:
-            lines.append("(not built yet: call build(input_shape) or fit to create the weights)")
-        print_fn("\n".join(lines))
+        print_fn(summary_text(self))
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self._layers]})"
@@ -395,14 +373,7 @@ class Sequential(KerasConveniences):
         writes the flag always; here only when it differs from the default,
         so configs of unfrozen models are as before).
         """
-        from framework import serialization
-
-        return {
-            "name": self.name,
-            "input_shape": list(self.input_shape) if self.built else structure.declared_input_shape(self),
-            "layers": [_with_trainable(serialization.describe("layers", layer, f"layer {layer.name!r}"), layer)
-                       for layer in self._layers],
-        }
+        return structure.model_config(self)
 
     @classmethod
     def from_config(cls, config):
@@ -410,25 +381,7 @@ class Sequential(KerasConveniences):
 
         Layer classes are found only by registered name; see `framework.serialization`.
         """
-        from framework import serialization
-
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise InvalidArgumentError(f"Sequential.from_config: expected a dict with a list 'layers', got {config!r:.80}")
-        name = config.get("name", "sequential")
-        if not isinstance(name, str):
-            raise InvalidArgumentError(f"Sequential.from_config: name must be a string, got {name!r:.80}")
-        layers = [
-            serialization.build("layers", spec, f"layers[{i}]", base=Layer) for i, spec in enumerate(config["layers"])
-        ]
-        model = cls(layers, name=name)
-        input_shape = config.get("input_shape")
-        if input_shape is not None:
-            if not isinstance(input_shape, list) or not input_shape or input_shape[0] is not None:
-                raise InvalidArgumentError(
-                    f"Sequential.from_config: input_shape must be [null, features...], got {input_shape!r:.80}"
-                )
-            structure.restore_input_shape(model, tuple(input_shape))
-        return model
+        return structure.model_from_config(cls, config)
 
     def save(self, path, format=None):
         """Save the model, its weights, its compile settings and its training state to `path` (atomically).
@@ -452,9 +405,3 @@ class Sequential(KerasConveniences):
 
         saving.load_weights(self, path)
 
-
-def _with_trainable(spec, layer):
-    """`spec` with ``"trainable": false`` in its config when `layer` is frozen (`Layer.from_config` reads it)."""
-    if not layer.trainable:
-        spec["config"] = {**spec["config"], "trainable": False}
-    return spec

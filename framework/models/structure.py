@@ -1,4 +1,4 @@
-"""Structural conveniences of `Sequential`: `Input`, ``input_shape=``, `get_layer`, `pop`.
+"""Structural conveniences of `Sequential`: `Input`, ``input_shape=``, `get_layer`, `pop`, its config.
 
 They change only the list of layers and the input shape; weights are
 created by `Sequential.build`, as always.
@@ -7,7 +7,7 @@ created by `Sequential.build`, as always.
 import numbers
 
 from framework.errors import InvalidArgumentError
-from framework.layers.base import LossLayer
+from framework.layers.base import Layer, LossLayer
 
 
 def add_input(model, spec):
@@ -85,3 +85,45 @@ def pop(model):
         # The model was compiled to train through this very layer: it has no loss now.
         model.optimizer = None
     return layer
+
+
+def model_config(model):
+    """`Sequential.get_config`: ``{"name", "input_shape", "layers"}``, each layer by registered name."""
+    from framework import serialization
+
+    return {
+        "name": model.name,
+        "input_shape": list(model.input_shape) if model.built else declared_input_shape(model),
+        "layers": [_with_trainable(serialization.describe("layers", layer, f"layer {layer.name!r}"), layer)
+                   for layer in model._layers],
+    }
+
+
+def model_from_config(cls, config):
+    """`Sequential.from_config`: a new model of class `cls`, built if `config` records an input shape."""
+    from framework import serialization
+
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidArgumentError(f"Sequential.from_config: expected a dict with a list 'layers', got {config!r:.80}")
+    name = config.get("name", "sequential")
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"Sequential.from_config: name must be a string, got {name!r:.80}")
+    layers = [
+        serialization.build("layers", spec, f"layers[{i}]", base=Layer) for i, spec in enumerate(config["layers"])
+    ]
+    model = cls(layers, name=name)
+    input_shape = config.get("input_shape")
+    if input_shape is not None:
+        if not isinstance(input_shape, list) or not input_shape or input_shape[0] is not None:
+            raise InvalidArgumentError(
+                f"Sequential.from_config: input_shape must be [null, features...], got {input_shape!r:.80}"
+            )
+        restore_input_shape(model, tuple(input_shape))
+    return model
+
+
+def _with_trainable(spec, layer):
+    """`spec` with ``"trainable": false`` in its config when `layer` is frozen (`Layer.from_config` reads it)."""
+    if not layer.trainable:
+        spec["config"] = {**spec["config"], "trainable": False}
+    return spec
