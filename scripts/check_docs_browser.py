@@ -1,6 +1,7 @@
 """Check the built docs site in a real browser: math typeset, nothing too wide.
 
     python scripts/check_docs_browser.py [--site SITE_DIR] [--browser PATH]
+    python scripts/check_docs_browser.py --page convolution   # a few pages
 
 Builds the site (``mkdocs build --strict``) unless ``--site`` names a built
 one, copies it, adds a small measuring script to every page, and opens each
@@ -109,6 +110,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=pathlib.Path, help="a built site (default: build one)")
     parser.add_argument("--browser", help="the browser's path (default: chromium on PATH)")
+    parser.add_argument("--page", action="append", default=[],
+                        help="check only this page, in every language (a docs name such as 'convolution'; repeat for more)")
     args = parser.parse_args(argv)
     browser = find_browser(args.browser)
     if browser is None:
@@ -122,7 +125,8 @@ def main(argv=None):
             subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                             "--site-dir", str(site)], cwd=ROOT, check=True)
         pages = sorted(p for p in site.rglob("*.html")
-                       if p.name != "404.html" and "assets" not in p.parts)
+                       if p.name != "404.html" and "assets" not in p.parts
+                       and (not args.page or p.parent.name in args.page))
         problems, fits, math = [], [], 0
         for page in pages:
             html = page.read_text(encoding="utf-8")

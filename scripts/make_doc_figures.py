@@ -236,6 +236,42 @@ def optimizer_digits_figure():
     save(fig, "optimizer-digits.png")
 
 
+def _grid(ax, values, colors, title):
+    """Draw a 2-d array as a table of numbers, cell (r, c) filled with colors[r][c]."""
+    rows, cols = values.shape
+    for r in range(rows):
+        for c in range(cols):
+            ax.add_patch(plt.Rectangle((c, rows - 1 - r), 1, 1, facecolor=colors[r][c], edgecolor="0.4"))
+            ax.text(c + 0.5, rows - 0.5 - r, f"{values[r, c]:g}", ha="center", va="center", fontsize=12)
+    ax.set_xlim(-0.3, cols + 0.3)
+    ax.set_ylim(-0.3, rows + 0.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+
+
+def im2col_figure():
+    """im2col of a 3x3 image with a 2x2 window, and the product with two filters (the convolution chapter)."""
+    from framework.layers.im2col import im2col
+
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    W = np.array([[[[1.0, 0.0], [0.0, -1.0]]], [[[1.0, 1.0], [1.0, 1.0]]]])
+    col = im2col(x, (2, 2), (1, 1), ((0, 0), (0, 0)))[0]  # (4, 4): one column per window
+    out = W.reshape(2, -1) @ col  # (2, 4)
+    tint = [matplotlib.colors.to_rgba(f"C{p}", 0.35) for p in range(4)]
+    fig, (ax_x, ax_col, ax_out) = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [3, 4, 4]})
+    _grid(ax_x, x[0, 0], [["white"] * 3 for _ in range(3)], "x (1, 1, 3, 3): four 2×2 windows")
+    for p in range(4):  # window p starts at (p // 2, p % 2); inset so that overlaps stay visible
+        oy, ox = divmod(p, 2)
+        inset = 0.06 + 0.05 * p
+        ax_x.add_patch(plt.Rectangle((ox + inset, 3 - 2 - oy + inset), 2 - 2 * inset, 2 - 2 * inset, fill=False,
+                                     edgecolor=f"C{p}", lw=2.5))
+    _grid(ax_col, col, [tint for _ in range(4)], "col = im2col(x): window p is column p")
+    _grid(ax_out, out, [tint for _ in range(2)], "W.reshape(2, 4) @ col: filter f is row f")
+    fig.tight_layout()
+    save(fig, "im2col.png")
+
+
 if __name__ == "__main__":
     gradient_descent_figure()
     batch_size_figure()
@@ -244,3 +280,4 @@ if __name__ == "__main__":
     weight_norm_figure()
     optimizer_paths_figure()
     optimizer_digits_figure()
+    im2col_figure()
