@@ -11,7 +11,7 @@ import warnings
 import numpy as np  # host-side data only: batching, results
 
 from framework import data, distributed
-from framework import random
+from framework import random, threads
 from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 from framework.training import checks
@@ -47,6 +47,7 @@ def _preparer(model, targets=True):
     return prepare
 
 
+@threads.in_blas_threads  # one BLAS thread by default: see framework/threads.py
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None,
         class_weight=None, sample_weight=None):
@@ -123,7 +124,7 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
                 warned = True  # once per fit: a diverged run would repeat it every batch
                 warnings.warn(f"fit: the loss became {batch_logs['loss']} at epoch {epoch + 1}, batch {step + 1}; "
                               "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
-                              "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=3)
+                              "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=4)  # past the BLAS-threads wrapper
             hooks.on_train_batch_end(step, batch_logs)
             if model.stop_training:
                 break
@@ -173,6 +174,7 @@ def _weighted_batches(train, order, w, class_weight, n_outputs):
         yield x_batch, y_batch, weights
 
 
+@threads.in_blas_threads
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     """See `Sequential.train_on_batch`."""
     model._require_compiled("train_on_batch")
@@ -250,6 +252,7 @@ def _validation(model, validation_data, batch_size):
                              None, "validation_data[0]", "validation_data[1]", "validation_data[2]")
 
 
+@threads.in_blas_threads
 def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None, sample_weight=None):
     """See `Sequential.evaluate`."""
     model._require_compiled("evaluate")
@@ -275,6 +278,7 @@ def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False,
     return values[0] if len(values) == 1 else values
 
 
+@threads.in_blas_threads
 def predict(model, x, batch_size=32, verbose=0, steps=None):
     """See `Sequential.predict`."""
     batch_size = checks.positive_int(batch_size, "batch_size")

@@ -1,0 +1,128 @@
+"""The benchmark rows: each model as the framework builds it, its floor, and the same model in PyTorch.
+
+A row is timed as one epoch over the same synthetic data (float32,
+uniform inputs, random labels; the data only has to be realistic enough
+that no unit of the network sits in float32 denormals). The floor of a
+row is the matrix products its layers need, done alone in NumPy on
+arrays of the same shapes: a NumPy framework cannot beat it. Every
+function here returns seconds.
+"""
+
+import time
+
+import numpy as np
+
+SIZES = (784, 256, 256, 10)
+ROWS = {
+    # name: (model, optimizer, batch size, what is timed)
+    "mlp-sgd-32": ("mlp", "sgd", 32, "fit"),
+    "mlp-sgd-128": ("mlp", "sgd", 128, "fit"),
+    "mlp-sgd-512": ("mlp", "sgd", 512, "fit"),
+    "mlp-adam-128": ("mlp", "adam", 128, "fit"),
+    "mlp-bn-dropout-128": ("mlp-bn-dropout", "sgd", 128, "fit"),
+    "predict-1024": ("mlp", "sgd", 1024, "predict"),
+}
+
+
+def data(samples):
+    rng = np.random.default_rng(0)
+    x = rng.random((samples, SIZES[0]), dtype=np.float32)
+    t = rng.integers(0, SIZES[-1], samples)
+    return x, t
+
+
+# -- the floor --------------------------------------------------------------
+def floor_epoch(x, batch_size, weights, what):
+    """The matrix products of one epoch alone: 3 forward; when training 2 for dx and 3 for dW per batch."""
+    W1, W2, W3 = weights
+    start = time.perf_counter()
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size]
+        h1 = xb @ W1
+        h2 = h1 @ W2
+        out = h2 @ W3
+        if what == "fit":
+            d2 = out @ W3.T
+            d1 = d2 @ W2.T
+            _ = h2.T @ out, h1.T @ d2, xb.T @ d1
+    return time.perf_counter() - start
+
+
+def floor_weights():
+    rng = np.random.default_rng(1)
+    return [rng.standard_normal((a, b)).astype(np.float32) * 0.05 for a, b in zip(SIZES, SIZES[1:])]
+
+
+# -- the framework ----------------------------------------------------------
+def framework_model(model, optimizer):
+    import framework as fw
+    from framework import layers
+
+    fw.set_seed(0)
+    body = []
+    for units in SIZES[1:-1]:
+        body.append(layers.Affine(units))
+        if model == "mlp-bn-dropout":
+            body.append(layers.BatchNormalization())
+        body.append(layers.ReLU())
+        if model == "mlp-bn-dropout":
+            body.append(layers.Dropout(0.2))
+    net = fw.Sequential([*body, layers.Affine(SIZES[-1]), layers.SoftmaxWithLoss()])
+    opt = fw.optimizers.SGD(learning_rate=0.01) if optimizer == "sgd" else fw.optimizers.Adam(1e-3)
+    net.compile(optimizer=opt)
+    return net
+
+
+def framework_epoch(net, x, t, batch_size, what):
+    start = time.perf_counter()
+    if what == "fit":
+        net.fit(x, t, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
+    else:
+        net.predict(x, batch_size=batch_size)
+    return time.perf_counter() - start
+
+
+# -- PyTorch, the same models -----------------------------------------------
+def torch_model(model, optimizer):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    body = []
+    for a, b in zip(SIZES, SIZES[1:-1]):
+        body.append(nn.Linear(a, b))
+        if model == "mlp-bn-dropout":
+            body.append(nn.BatchNorm1d(b))
+        body.append(nn.ReLU())
+        if model == "mlp-bn-dropout":
+            body.append(nn.Dropout(0.2))
+    net = nn.Sequential(*body, nn.Linear(SIZES[-2], SIZES[-1]))
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    return net, opt
+
+
+def torch_epoch(net_opt, x, t, batch_size, what):
+    """One epoch as a PyTorch user writes it: shuffled batches, loss.item() summed for the log."""
+    import torch
+
+    net, opt = net_opt
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    if what == "fit":
+        net.train()
+        total = 0.0
+        for index in torch.randperm(len(x)).split(batch_size):
+            opt.zero_grad()
+            loss = loss_fn(net(x[index]), t[index])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(index)
+    else:
+        net.eval()
+        with torch.no_grad():
+            out = [torch.softmax(net(xb), dim=1) for xb in x.split(batch_size)]
+            torch.cat(out)
+    return time.perf_counter() - start
