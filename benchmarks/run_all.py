@@ -53,6 +53,13 @@ def framework_worker(row, samples, memory):
     floor = workloads.floor_epoch(x, batch_size, weights, what)
     ours = workloads.framework_epoch(net, x, t, batch_size, what)
     result = {"floor": floor, "ours": ours, "blas": blas_info()}
+    try:  # the same products with one BLAS thread, as the framework runs them
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        result["floor1"] = float("nan")
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            result["floor1"] = workloads.floor_epoch(x, batch_size, weights, what)
     if memory:
         tracemalloc.start()
         workloads.framework_epoch(net, x, t, batch_size, what)
@@ -73,9 +80,11 @@ def _memory_budget(net, batch_size, what):
     return int(2 * activations + buffers)
 
 
-def torch_worker(row, samples):
+def torch_worker(row, samples, threads):
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     model, optimizer, batch_size, what = workloads.ROWS[row]
     x, t = workloads.data(samples)
     x, t = torch.from_numpy(x), torch.from_numpy(t)
@@ -88,6 +97,7 @@ def torch_worker(row, samples):
 def _run(kind, row, args, memory=False):
     command = [sys.executable, __file__, "--worker", kind, "--rows", row, "--samples", str(args.samples)]
     command += ["--memory"] if memory else []
+    command += ["--torch-threads", str(args.torch_threads)] if args.torch_threads else []
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{kind} worker for {row} failed:\n{done.stderr}")
@@ -109,6 +119,7 @@ def main():
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--rows", nargs="+", default=list(workloads.ROWS), choices=list(workloads.ROWS))
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even where it is installed")
+    parser.add_argument("--torch-threads", type=int, default=0, help="PyTorch's threads (default: its own choice)")
     parser.add_argument("--worker", choices=["framework", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,14 +127,14 @@ def main():
         print(json.dumps(framework_worker(args.rows[0], args.samples, args.memory)))
         return
     if args.worker == "torch":
-        print(json.dumps(torch_worker(args.rows[0], args.samples)))
+        print(json.dumps(torch_worker(args.rows[0], args.samples, args.torch_threads)))
         return
 
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     seconds, heavy = import_time()
     print(f"import framework: {seconds:.3f} s (median of 5 fresh interpreters); heavy modules imported: {heavy}")
     print(f"{args.samples} samples, float32, {args.repeats} repeats, framework and PyTorch in alternating processes")
-    header = f"{'row':<20} {'floor s':>8} {'ours s':>8} {'/floor':>7} {'torch s':>8} {'/torch':>7}  peak MB (budget, data)"
+    header = f"{'row':<20} {'floor s':>8} {'floor1 s':>8} {'ours s':>8} {'/floor':>7} {'/floor1':>7} {'torch s':>8} {'/torch':>7}  peak MB (budget, data)"
     blas = None
     lines = []
     for row in args.rows:
@@ -136,7 +147,9 @@ def main():
         floor = statistics.median(r["floor"] for r in runs)
         ours = statistics.median(r["ours"] for r in runs)
         by_floor = [r["ours"] / r["floor"] for r in runs]
-        line = f"{row:<20} {floor:>8.3f} {ours:>8.3f} {statistics.median(by_floor):>7.2f}"
+        floor1 = statistics.median(r["floor1"] for r in runs)
+        by_floor1 = statistics.median(r["ours"] / r["floor1"] for r in runs)
+        line = f"{row:<20} {floor:>8.3f} {floor1:>8.3f} {ours:>8.3f} {statistics.median(by_floor):>7.2f} {by_floor1:>7.2f}"
         if torch_runs:
             torch_s = statistics.median(r["torch"] for r in torch_runs)
             by_torch = [r["ours"] / s["torch"] for r, s in zip(runs, torch_runs)]
