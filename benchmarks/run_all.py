@@ -2,7 +2,8 @@
 
     python benchmarks/run_all.py [--repeats 5] [--samples 60000] [--rows mlp-sgd-128 ...]
 
-Each row trains one epoch (or predicts once) on the same synthetic data.
+Each row trains one epoch (or predicts once) on the same synthetic data
+(the SimpleConvNet of benchmarks/cnn.py on at most 6,000 images).
 A repeat runs, in this order, a fresh process for the framework, which
 times the row's floor (its matrix products alone, `workloads.floor_epoch`)
 and then the framework on the same arrays, and a fresh process for the same
@@ -45,12 +46,16 @@ def blas_info():
 # -- the worker processes ---------------------------------------------------
 def framework_worker(row, samples, memory):
     model, optimizer, batch_size, what = workloads.ROWS[row]
-    x, t = workloads.data(samples)
-    weights = workloads.floor_weights()
+    x, t = workloads.data(workloads.row_samples(row, samples), model)
+    weights = workloads.floor_weights(model)
     net = workloads.framework_model(model, optimizer)
     net.fit(x[:1024], t[:1024], epochs=1, verbose=0)  # builds, and the first allocations
-    workloads.floor_epoch(x[:4096], batch_size, weights, what)
-    floor = workloads.floor_epoch(x, batch_size, weights, what)
+    if model == "cnn":
+        floor_epoch = lambda x, batch_size, weights, what: workloads.cnn_floor_epoch(x, batch_size, weights)  # noqa: E731
+    else:
+        floor_epoch = workloads.floor_epoch
+    floor_epoch(x[:4096], batch_size, weights, what)
+    floor = floor_epoch(x, batch_size, weights, what)
     ours = workloads.framework_epoch(net, x, t, batch_size, what)
     result = {"floor": floor, "ours": ours, "blas": blas_info()}
     try:  # the same products with one BLAS thread, as the framework runs them
@@ -59,7 +64,7 @@ def framework_worker(row, samples, memory):
         result["floor1"] = float("nan")
     else:
         with threadpool_limits(limits=1, user_api="blas"):
-            result["floor1"] = workloads.floor_epoch(x, batch_size, weights, what)
+            result["floor1"] = floor_epoch(x, batch_size, weights, what)
     if memory:
         tracemalloc.start()
         workloads.framework_epoch(net, x, t, batch_size, what)
@@ -72,7 +77,7 @@ def framework_worker(row, samples, memory):
 
 def _memory_budget(net, batch_size, what):
     """Bytes of two batches' activations (every layer's output) plus params, grads and optimizer slots."""
-    shapes = net._output_shapes((batch_size, workloads.SIZES[0]))
+    shapes = net._output_shapes((batch_size, *net.input_shape[1:]))
     activations = sum(4 * batch_size * math.prod(s[1:]) for s in shapes)
     params = sum(int(w.nbytes) for w in net.get_weights())
     slots = sum(len(table) for table in net.optimizer.state.values())
@@ -86,7 +91,7 @@ def torch_worker(row, samples, threads):
     if threads:
         torch.set_num_threads(threads)
     model, optimizer, batch_size, what = workloads.ROWS[row]
-    x, t = workloads.data(samples)
+    x, t = workloads.data(workloads.row_samples(row, samples), model)
     x, t = torch.from_numpy(x), torch.from_numpy(t)
     net_opt = workloads.torch_model(model, optimizer)
     workloads.torch_epoch(net_opt, x[:1024], t[:1024], 128, "fit")  # warm-up

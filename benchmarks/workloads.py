@@ -21,12 +21,18 @@ ROWS = {
     "mlp-adam-128": ("mlp", "adam", 128, "fit"),
     "mlp-bn-dropout-128": ("mlp-bn-dropout", "sgd", 128, "fit"),
     "predict-1024": ("mlp", "sgd", 1024, "predict"),
+    "simple-conv-net-100": ("cnn", "sgd", 100, "fit"),  # the book's, from benchmarks/cnn.py
 }
+CNN_SAMPLES = 6000  # the SimpleConvNet row trains on at most this many images (as benchmarks/cnn.py)
 
 
-def data(samples):
+def row_samples(row, samples):
+    return min(samples, CNN_SAMPLES) if ROWS[row][0] == "cnn" else samples
+
+
+def data(samples, model="mlp"):
     rng = np.random.default_rng(0)
-    x = rng.random((samples, SIZES[0]), dtype=np.float32)
+    x = rng.random((samples, *((1, 28, 28) if model == "cnn" else (SIZES[0],))), dtype=np.float32)
     t = rng.integers(0, SIZES[-1], samples)
     return x, t
 
@@ -48,9 +54,39 @@ def floor_epoch(x, batch_size, weights, what):
     return time.perf_counter() - start
 
 
-def floor_weights():
+def floor_weights(model="mlp"):
     rng = np.random.default_rng(1)
-    return [rng.standard_normal((a, b)).astype(np.float32) * 0.05 for a, b in zip(SIZES, SIZES[1:])]
+    shapes = CNN_SHAPES if model == "cnn" else list(zip(SIZES, SIZES[1:]))
+    return [rng.standard_normal(shape).astype(np.float32) * 0.05 for shape in shapes]
+
+
+# The SimpleConvNet's products: im2col'd 5x5 patches (N*24*24, 25) @ (25, 30)
+# filters, then after 2x2 pooling Affine (N, 30*12*12) @ (4320, 100) and (N, 100) @ (100, 10).
+CNN_SHAPES = [(25, 30), (30 * 12 * 12, 100), (100, 10)]
+
+
+def cnn_floor_epoch(x, batch_size, weights):
+    """The SimpleConvNet's products: 3 forward; dx of both Affines; dW of all 3 (the convolution needs no dx).
+
+    The arrays between the products (im2col's patches, the pooled maps, the
+    convolution's gradient) come ready made: making them is the layers' work.
+    """
+    F, W1, W2 = weights
+    rng = np.random.default_rng(2)
+    cols = rng.random((batch_size * 24 * 24, 25), dtype=np.float32)
+    pooled_all = rng.random((batch_size, 30 * 12 * 12), dtype=np.float32)
+    dconvs = rng.random((batch_size * 24 * 24, 30), dtype=np.float32)
+    start = time.perf_counter()
+    for i in range(0, len(x), batch_size):
+        n = len(x[i : i + batch_size])
+        col, pooled, dconv = cols[: n * 576], pooled_all[:n], dconvs[: n * 576]
+        _ = col @ F
+        h = pooled @ W1
+        out = h @ W2
+        dh = out @ W2.T
+        _ = dh @ W1.T
+        _ = h.T @ out, pooled.T @ dh, col.T @ dconv
+    return time.perf_counter() - start
 
 
 # -- the framework ----------------------------------------------------------
@@ -59,6 +95,10 @@ def framework_model(model, optimizer):
     from framework import layers
 
     fw.set_seed(0)
+    if model == "cnn":
+        import cnn
+
+        return cnn.simple_conv_net()
     body = []
     for units in SIZES[1:-1]:
         body.append(layers.Affine(units))
@@ -88,6 +128,10 @@ def torch_model(model, optimizer):
     from torch import nn
 
     torch.manual_seed(0)
+    if model == "cnn":
+        import cnn
+
+        return cnn.torch_model(torch)
     body = []
     for a, b in zip(SIZES, SIZES[1:-1]):
         body.append(nn.Linear(a, b))
