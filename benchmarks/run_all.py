@@ -44,7 +44,7 @@ def blas_info():
 
 
 # -- the worker processes ---------------------------------------------------
-def framework_worker(row, samples, memory):
+def framework_worker(row, samples, memory, default_floor=True):
     model, optimizer, batch_size, what = workloads.ROWS[row]
     x, t = workloads.data(workloads.row_samples(row, samples), model)
     weights = workloads.floor_weights(model)
@@ -55,7 +55,7 @@ def framework_worker(row, samples, memory):
     else:
         floor_epoch = workloads.floor_epoch
     floor_epoch(x[:4096], batch_size, weights, what)
-    floor = floor_epoch(x, batch_size, weights, what)
+    floor = floor_epoch(x, batch_size, weights, what) if default_floor else float("nan")
     ours = workloads.framework_epoch(net, x, t, batch_size, what)
     result = {"floor": floor, "ours": ours, "blas": blas_info()}
     try:  # the same products with one BLAS thread, as the framework runs them
@@ -103,6 +103,7 @@ def _run(kind, row, args, memory=False):
     command = [sys.executable, __file__, "--worker", kind, "--rows", row, "--samples", str(args.samples)]
     command += ["--memory"] if memory else []
     command += ["--torch-threads", str(args.torch_threads)] if args.torch_threads else []
+    command += ["--no-default-floor"] if args.no_default_floor else []
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{kind} worker for {row} failed:\n{done.stderr}")
@@ -125,11 +126,13 @@ def main():
     parser.add_argument("--rows", nargs="+", default=list(workloads.ROWS), choices=list(workloads.ROWS))
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even where it is installed")
     parser.add_argument("--torch-threads", type=int, default=0, help="PyTorch's threads (default: its own choice)")
+    parser.add_argument("--no-default-floor", action="store_true",
+                        help="time the floor with one BLAS thread only (on a loaded machine the library's threads crawl)")
     parser.add_argument("--worker", choices=["framework", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "framework":
-        print(json.dumps(framework_worker(args.rows[0], args.samples, args.memory)))
+        print(json.dumps(framework_worker(args.rows[0], args.samples, args.memory, not args.no_default_floor)))
         return
     if args.worker == "torch":
         print(json.dumps(torch_worker(args.rows[0], args.samples, args.torch_threads)))
@@ -164,6 +167,7 @@ def main():
         mb = 2**20
         line += f"  {runs[0]['peak'] / mb:.1f} ({runs[0]['budget'] / mb:.1f}, {runs[0]['data'] / mb:.1f})"
         detail = "    each repeat: /floor " + " ".join(f"{v:.2f}" for v in by_floor)
+        detail += "; /floor1 " + " ".join(f"{r['ours'] / r['floor1']:.2f}" for r in runs)
         if torch_runs:
             detail += "; /torch " + " ".join(f"{v:.2f}" for v in by_torch)
         lines.append((line, detail))
