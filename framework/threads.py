@@ -11,8 +11,10 @@ machine). `fit`, `evaluate` and `predict` therefore run with
 `blas_threads()` threads and give the pool back as it was afterwards.
 
 The number comes from `set_blas_threads`, else the environment variable
-``FRAMEWORK_BLAS_THREADS``, else ``"auto"``: 1 thread. ``"off"`` leaves
-the BLAS library alone. Results are bit-identical from run to run under
+``FRAMEWORK_BLAS_THREADS``, else ``"auto"``: 1 thread on a machine of at
+most 2 cores (where it was measured), the library's own setting elsewhere
+(larger layers on more cores gain from BLAS threads: set a number there if
+it measures faster). ``"off"`` leaves the BLAS library alone. Results are bit-identical from run to run under
 `fw.set_seed` as long as the number of threads is the same.
 """
 
@@ -26,9 +28,17 @@ _setting = None  # None: the environment variable decides
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made on first use
 
 
+def _auto():
+    """One thread where it was measured to win (machines of at most 2 cores); elsewhere the library's own choice."""
+    return 1 if (os.cpu_count() or 1) <= AUTO_MAX_CORES else None
+
+
+AUTO_MAX_CORES = 2
+
+
 def _parse(value, argument):
     if value is None or value == "auto":
-        return 1
+        return _auto()
     if value == "off":
         return None
     if isinstance(value, str) and value.isdigit():

@@ -69,7 +69,10 @@ def test_the_setting_and_the_environment_variable_choose_the_threads(monkeypatch
     monkeypatch.setenv("FRAMEWORK_BLAS_THREADS", "3")
     assert threads.blas_threads() == 3
     threads.set_blas_threads("auto")  # the call wins over the environment
-    assert threads.blas_threads() == 1
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    assert threads.blas_threads() == 1  # auto: one thread on a small machine, where it was measured
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)
+    assert threads.blas_threads() is None  # and the library's own choice elsewhere
     threads.set_blas_threads(None)
     assert threads.blas_threads() == 3
 
