@@ -27,6 +27,7 @@ import numpy as np
 
 import framework as fw
 from framework import layers
+from mlp import blas_info  # next to this file
 
 BATCH = 100
 
@@ -174,18 +175,6 @@ def main():
             spent = profile(model, x, t)
         for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
             print(f"  {name:24s} {seconds:.3f}")
-
-
-def blas_info():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl)"
-    return ", ".join(
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}"
-        for i in threadpool_info()
-        if i.get("user_api") == "blas"
-    )
 
 
 if __name__ == "__main__":

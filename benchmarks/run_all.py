@@ -30,17 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import workloads  # noqa: E402  (next to this file)
-
-
-def blas_info():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl)"
-    return "; ".join(
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}"
-        for i in threadpool_info() if i.get("user_api") == "blas"
-    )
+from mlp import blas_info  # noqa: E402
 
 
 # -- the worker processes ---------------------------------------------------
