@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -46,8 +47,11 @@ def framework_worker(row, samples, memory, default_floor=True):
         floor_epoch = workloads.floor_epoch
     floor_epoch(x[:4096], batch_size, weights, what)
     floor = floor_epoch(x, batch_size, weights, what) if default_floor else float("nan")
+    from framework import threads
+
+    chosen = threads.blas_threads()  # "auto" reads the machine's load: record what it chose
     ours = workloads.framework_epoch(net, x, t, batch_size, what)
-    result = {"floor": floor, "ours": ours, "blas": blas_info()}
+    result = {"floor": floor, "ours": ours, "blas": blas_info(), "threads": chosen or "library's"}
     try:  # the same products with one BLAS thread, as the framework runs them
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -101,11 +105,19 @@ def _run(kind, row, args, memory=False):
 
 
 def import_time(repeats=5):
-    """Median seconds of `import framework` in a fresh interpreter, and any heavy module it pulled in."""
+    """Median seconds of `import framework` in a fresh interpreter, and any heavy module it pulled in.
+
+    Timed as an installed package runs: with its bytecode cache. Where
+    PYTHONDONTWRITEBYTECODE is set (some CI images set it) every import would
+    compile every module from source, which is not what a user waits for; the
+    worker processes here drop it, and one untimed import writes the cache.
+    """
     code = ("import sys, time; s = time.perf_counter(); import framework; d = time.perf_counter() - s; "
             "print(d, [m for m in ('cupy', 'h5py', 'sklearn', 'torch') if m in sys.modules])")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
-            for _ in range(repeats)]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", "import framework"], env=env, check=True)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+            .stdout.split(maxsplit=1) for _ in range(repeats)]
     return statistics.median(float(r[0]) for r in runs), runs[0][1].strip()
 
 
@@ -157,6 +169,7 @@ def main():
         mb = 2**20
         line += f"  {runs[0]['peak'] / mb:.1f} ({runs[0]['budget'] / mb:.1f}, {runs[0]['data'] / mb:.1f})"
         detail = "    each repeat: /floor " + " ".join(f"{v:.2f}" for v in by_floor)
+        detail += "; framework's BLAS threads " + " ".join(str(r["threads"]) for r in runs)
         detail += "; /floor1 " + " ".join(f"{r['ours'] / r['floor1']:.2f}" for r in runs)
         if torch_runs:
             detail += "; /torch " + " ".join(f"{v:.2f}" for v in by_torch)

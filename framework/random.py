@@ -11,7 +11,7 @@ import numpy as np
 from framework.errors import InvalidArgumentError
 
 _seed = None
-_generator = np.random.default_rng()
+_generator = None  # made on first use: numpy.random costs a tenth of `import framework`
 
 
 def set_seed(seed):
@@ -30,12 +30,15 @@ def get_seed():
 
 def generator():
     """The global host generator (weight initialisation, per-model shuffle seeds)."""
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng()
     return _generator
 
 
 def new_seed():
     """A fresh integer seed drawn from the global generator."""
-    return int(_generator.integers(0, 2**63 - 1))
+    return int(generator().integers(0, 2**63 - 1))
 
 
 _noise_fixed = False  # True inside `fixed_noise()`

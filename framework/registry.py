@@ -13,7 +13,6 @@ Environment:
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import warnings
 from dataclasses import dataclass
@@ -57,6 +56,8 @@ class Registry:
         self._entry_points_loaded = True
         allowed = os.environ.get("FRAMEWORK_PLUGINS")
         allowed = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        import importlib.metadata  # here, not at import: it costs a third of `import framework`
+
         points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
         # Built-ins first: a third-party entry point with a built-in's name can never displace it.
         points.sort(key=lambda ep: _package(ep)[0] != OWN_DISTRIBUTION)

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import stat
 
 from framework import registry
@@ -142,6 +141,8 @@ def check_readable(path):
 def temporary_path(path):
     """``<folder>/.<name>.tmp-<pid>-<random>``: same folder (so `os.replace` is atomic), recognisable, unique."""
     folder, name = os.path.split(os.path.abspath(path))
+    import secrets  # only when saving; it pulls in hashlib and hmac
+
     return os.path.join(folder, f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
 
 

@@ -1,26 +1,33 @@
 """How many threads the CPU's BLAS library (OpenBLAS, MKL) uses while the framework trains and predicts.
 
-Between two matrix products OpenBLAS's worker threads keep spinning,
-waiting for the next one; on a small machine they take the cores that
-NumPy's single-threaded elementwise work (ReLU, softmax, the optimizer's
-update) needs. The products of a small network are too small to gain much
-from a second thread, so the elementwise work loses more than the products
-win: measured on a 2-core machine, a whole epoch of the 784-256-256-10 MLP
-ran 1.5-10x faster with one BLAS thread (more when other processes load the
-machine). `fit`, `evaluate` and `predict` therefore run with
-`blas_threads()` threads and give the pool back as it was afterwards.
+On a quiet machine the library's own setting (a thread per core) is the
+fastest: measured on a 2-core machine, epochs of the 784-256-256-10 MLP ran
+1.1-1.6x faster with 2 BLAS threads than with 1 (batch 128 to 1024). But
+OpenBLAS's threads wait for each other by spinning, so when another
+process keeps a core busy, a product split over every core waits for the
+thread that lost its core: there the same epochs ran 2.5-5x *slower*
+with 2 threads than with 1. So ``"auto"``, the default, looks when a loop
+starts: with every core free it leaves the library alone; with other
+processes running it gives the library only the cores they leave (at
+least one). On Linux "running" is read from ``/proc`` (the scheduler's
+count of runnable threads, less this process's own); where that cannot be
+read, machines of at most 2 cores get 1 thread and larger ones the
+library's own setting.
 
 The number comes from `set_blas_threads`, else the environment variable
-``FRAMEWORK_BLAS_THREADS``, else ``"auto"``: 1 thread on a machine of at
-most 2 cores (where it was measured), the library's own setting elsewhere
-(larger layers on more cores gain from BLAS threads: set a number there if
-it measures faster). ``"off"`` leaves the BLAS library alone. Results are bit-identical from run to run under
-`fw.set_seed` as long as the number of threads is the same.
+``FRAMEWORK_BLAS_THREADS``, else ``"auto"``. ``"off"`` leaves the BLAS
+library alone. `fit`, `evaluate` and `predict` run with `blas_threads()`
+threads and give the pool back as it was afterwards. Results are
+bit-identical from run to run under `fw.set_seed` as long as the number of
+threads is the same: set a number (not ``"auto"``, which follows the
+machine's load) where runs must match to the last bit.
 """
 
 import contextlib
 import functools
+import math
 import os
+import time
 
 from framework.errors import InvalidArgumentError
 
@@ -29,11 +36,51 @@ _controller = None  # threadpoolctl's view of the loaded BLAS libraries, made on
 
 
 def _auto():
-    """One thread where it was measured to win (machines of at most 2 cores); elsewhere the library's own choice."""
-    return 1 if (os.cpu_count() or 1) <= AUTO_MAX_CORES else None
+    """The library's own setting (None) when no other process is running; else the cores left free, at least 1."""
+    cores = _cores()
+    others = _recent_others_running()
+    if others is None:  # unknown: one thread where it was measured to win, the library's choice elsewhere
+        return 1 if cores <= AUTO_MAX_CORES else None
+    free = cores - others
+    return None if free >= cores else max(1, free)
 
 
-AUTO_MAX_CORES = 2
+AUTO_MAX_CORES = 2  # where the load cannot be read: machines this small get one thread
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may run on (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _recent_others_running():
+    """`_others_running()`, read at most once a second: a loop of `train_on_batch` calls must not pay ~0.1 ms each."""
+    global _last_probe
+    now = time.monotonic()
+    if now - _last_probe[0] >= PROBE_SECONDS:
+        _last_probe = (now, _others_running())
+    return _last_probe[1]
+
+
+PROBE_SECONDS = 1.0
+_last_probe = (-math.inf, None)  # (time.monotonic() of the probe, its result)
+
+
+def _others_running():
+    """Threads of other processes running or waiting for a core now (Linux ``/proc``); None where unknown."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as file:
+            runnable = int(file.read().split()[3].split("/")[0])  # "0.41 0.50 0.62 3/812 4711": 3 runnable
+        ours = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat", encoding="ascii", errors="replace") as file:
+                # "pid (name) R ...": the state follows the name, which may hold spaces.
+                ours += file.read().rsplit(")", 1)[1].split()[0] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, runnable - ours)
 
 
 def _parse(value, argument):
@@ -69,20 +116,27 @@ def blas_threads():
 @contextlib.contextmanager
 def limited():
     """Run the block with `blas_threads()` BLAS threads, restoring the pool afterwards."""
-    global _controller
     threads = blas_threads()
-    if threads is None:
+    controller = _blas_controller() if threads is not None else None
+    if controller is None:
         yield
         return
+    # Never more threads than the library has now: a user's OPENBLAS_NUM_THREADS=1 stays 1.
+    current = min((lib.num_threads for lib in controller.lib_controllers), default=threads)
+    with controller.limit(limits=min(threads, current), user_api="blas"):
+        yield
+
+
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (made once), or None without threadpoolctl."""
+    global _controller
     if _controller is None:
         try:
             from threadpoolctl import ThreadpoolController  # not at import: it inspects the loaded libraries
         except ImportError:  # optional: without it the BLAS library keeps its own setting
-            yield
-            return
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=threads, user_api="blas"):
-        yield
+            return None
+        _controller = ThreadpoolController().select(user_api="blas")
+    return _controller
 
 
 def in_blas_threads(function):

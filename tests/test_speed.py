@@ -52,15 +52,74 @@ def test_every_registered_optimizer_keeps_float32_weights_and_state(name):
     assert all(a.dtype == np.float32 for table in state.values() for a in table.values()), name
 
 
-def test_fit_and_predict_use_one_blas_thread_by_default_and_give_the_pool_back():
-    before = blas_threads_now()
+def others_running(monkeypatch, n):
+    """Pretend `n` threads of other processes are running (None: the load cannot be read)."""
+    monkeypatch.setattr(threads, "_others_running", lambda: n)
+    monkeypatch.setattr(threads, "_last_probe", (-float("inf"), None))  # forget the last reading
+
+
+def fit_recording_blas_threads():
     seen = []
     spy = fw.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(blas_threads_now()))
-    model = small_model()
-    x, t = data()
-    model.fit(x, t, batch_size=32, verbose=0, callbacks=[spy])
+    small_model().fit(*data(), batch_size=32, verbose=0, callbacks=[spy])
+    return seen
+
+
+def test_auto_gives_the_library_one_thread_per_free_core_while_other_processes_run(monkeypatch):
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    others_running(monkeypatch, 1)
+    before = blas_threads_now()
+    seen = fit_recording_blas_threads()
     assert seen and all(n == [1] * len(before) for n in seen)
-    assert blas_threads_now() == before
+    assert blas_threads_now() == before  # the pool is given back
+
+
+def test_auto_leaves_the_library_alone_on_a_quiet_machine(monkeypatch):
+    others_running(monkeypatch, 0)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        expected = blas_threads_now()
+        seen = fit_recording_blas_threads()
+    assert seen and all(n == expected for n in seen)
+
+
+def test_auto_never_raises_the_librarys_own_number_of_threads(monkeypatch):
+    monkeypatch.setattr(threads, "_cores", lambda: 8)
+    others_running(monkeypatch, 2)  # 6 cores free, but the library was set to 1 (as OPENBLAS_NUM_THREADS=1 does)
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        seen = fit_recording_blas_threads()
+    assert seen and all(set(n) == {1} for n in seen)
+
+
+@pytest.mark.parametrize("cores, others, expected", [(2, 0, None), (2, 1, 1), (2, 5, 1), (8, 3, 5), (16, 0, None),
+                                                     (2, None, 1), (16, None, None)])
+def test_auto_counts_the_cores_other_processes_leave(monkeypatch, cores, others, expected):
+    monkeypatch.setattr(threads, "_cores", lambda: cores)
+    others_running(monkeypatch, others)
+    assert threads.blas_threads() == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_busy_process_is_seen_as_running():
+    assert threads._others_running() >= 0
+    busy = subprocess.Popen([sys.executable, "-c", "print('ready', flush=True)\nwhile True: pass"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert busy.stdout.readline().strip() == "ready"
+        # The busy loop is running or waiting for a core whenever we look; look a few times.
+        readings = [threads._others_running() for _ in range(20)]
+    finally:
+        busy.kill()
+        busy.wait()
+    assert max(readings) >= 1, readings
+
+
+def test_the_load_is_read_at_most_once_a_second(monkeypatch):
+    calls = []
+    monkeypatch.setattr(threads, "_others_running", lambda: calls.append(1) or 0)
+    monkeypatch.setattr(threads, "_last_probe", (-float("inf"), None))
+    for _ in range(5):
+        threads.blas_threads()
+    assert len(calls) == 1
 
 
 def test_the_setting_and_the_environment_variable_choose_the_threads(monkeypatch):
@@ -69,10 +128,9 @@ def test_the_setting_and_the_environment_variable_choose_the_threads(monkeypatch
     monkeypatch.setenv("FRAMEWORK_BLAS_THREADS", "3")
     assert threads.blas_threads() == 3
     threads.set_blas_threads("auto")  # the call wins over the environment
-    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
-    assert threads.blas_threads() == 1  # auto: one thread on a small machine, where it was measured
-    monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)
-    assert threads.blas_threads() is None  # and the library's own choice elsewhere
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    others_running(monkeypatch, 1)
+    assert threads.blas_threads() == 1
     threads.set_blas_threads(None)
     assert threads.blas_threads() == 3
 
@@ -114,7 +172,7 @@ def train(setting):
 
 
 def test_results_are_bit_identical_under_set_seed_with_the_same_threads():
-    for setting in ("auto", 2):
+    for setting in (1, 2):
         (w1, loss1, p1), (w2, loss2, p2) = train(setting), train(setting)
         assert loss1 == loss2
         for a, b in zip(w1 + [p1], w2 + [p2]):
@@ -123,7 +181,7 @@ def test_results_are_bit_identical_under_set_seed_with_the_same_threads():
 
 def test_one_thread_gives_the_numbers_of_the_library_default():
     # The plain path is the reference: only the products' summation order may differ.
-    (w1, loss1, p1), (w2, loss2, p2) = train("auto"), train("off")
+    (w1, loss1, p1), (w2, loss2, p2) = train(1), train("off")
     np.testing.assert_allclose(loss1, loss2, rtol=1e-5)
     for a, b in zip(w1 + [p1], w2 + [p2]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -47,7 +47,7 @@ def _preparer(model, targets=True):
     return prepare
 
 
-@threads.in_blas_threads  # one BLAS thread by default: see framework/threads.py
+@threads.in_blas_threads  # fewer BLAS threads while other processes run: see framework/threads.py
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None,
         class_weight=None, sample_weight=None):
