@@ -19,6 +19,11 @@ class ImplicitConversionError(TypeError):
     pass
 
 
+# Reads of backend values on the host (float(), int(), bool(), to_numpy): each is a
+# device synchronisation on a GPU. Tests count them to keep them out of the steps.
+HOST_READS = [0]
+
+
 def _unwrap(value, allow_numpy):
     if isinstance(value, StrictArray):
         return value._data
@@ -89,12 +94,15 @@ class StrictArray:
         self._data[_unwrap(index, allow_numpy=True)] = _unwrap(value, allow_numpy=False)
 
     def __float__(self):
+        HOST_READS[0] += 1
         return float(self._data)
 
     def __int__(self):
+        HOST_READS[0] += 1
         return int(self._data)
 
     def __bool__(self):
+        HOST_READS[0] += 1
         return bool(self._data)
 
     def __repr__(self):
@@ -152,7 +160,10 @@ class StrictBackend(Backend):
         return StrictArray(np.array(x, dtype=dtype))  # a copy, as a host->device transfer is
 
     def to_numpy(self, x):
-        return np.array(x._data) if isinstance(x, StrictArray) else np.asarray(x)
+        if isinstance(x, StrictArray):
+            HOST_READS[0] += 1
+            return np.array(x._data)
+        return np.asarray(x)
 
     def scatter_add(self, a, indices, values):
         np.add.at(a._data, _unwrap(indices, True), _unwrap(values, False))

@@ -5,7 +5,6 @@ the data: epochs, batches, callbacks, running metrics. Each step is
 `framework.training.step.train_step`.
 """
 
-import math
 import warnings
 
 import numpy as np  # host-side data only: batching, results
@@ -17,7 +16,7 @@ from framework.errors import InvalidArgumentError
 from framework.training import checks
 from framework.training import weights as weights_module
 from framework.training.callbacks import Callback, CallbackList, History
-from framework.training.metric_tracker import MetricTracker, metric_keys
+from framework.training.metric_tracker import BatchLogs, MetricTracker, metric_keys, reads_batch_logs
 from framework.training.progress import ProgressBar
 from framework.training.step import data_loss, regularization_loss, train_step
 
@@ -102,6 +101,8 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
     if model._initial_epoch is not None:
         initial_epoch = model._initial_epoch
     warned = False
+    # Batch logs are read (a GPU synchronisation) only for callbacks that look at every batch.
+    eager_logs = any(reads_batch_logs(callback) for callback in hooks.callbacks)
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         if n is not None and (sampling == "with_replacement" or shuffle):
@@ -119,12 +120,8 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             if counts[0]:  # a rank with an empty shard adds nothing, but joins the reduction below
                 tracker.update(loss, scores, t)
             seen += counts[1]
-            batch_logs = tracker.results()  # the running means of the global batches, on every rank
-            if not warned and not math.isfinite(batch_logs["loss"]):
-                warned = True  # once per fit: a diverged run would repeat it every batch
-                warnings.warn(f"fit: the loss became {batch_logs['loss']} at epoch {epoch + 1}, batch {step + 1}; "
-                              "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
-                              "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=4)  # past the BLAS-threads wrapper
+            # The running means of the global batches, on every rank.
+            batch_logs = tracker.results() if eager_logs else BatchLogs(tracker.results)
             hooks.on_train_batch_end(step, batch_logs)
             if model.stop_training:
                 break
@@ -132,6 +129,12 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
         if seen == 0:  # a generator ran out of data before this epoch's first batch
             break
         logs = tracker.results()
+        if not warned and tracker.first_non_finite is not None:
+            warned = True  # once per fit: a diverged run would repeat it every epoch
+            batch, loss = tracker.first_non_finite
+            warnings.warn(f"fit: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
+                          "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
+                          "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=4)  # past the BLAS-threads wrapper
         logs["learning_rate"] = model.optimizer.last_learning_rate  # that of the epoch's last update
         if val is not None:
             val_logs = (evaluate_arrays(model, val[0], val[1], batch_size, val[2]) if isinstance(val, tuple)

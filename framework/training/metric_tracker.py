@@ -7,7 +7,19 @@ Metrics see ``y_pred`` as `predict` returns it and ignore sample weights
 (Keras's ``metrics``; it weighs only ``weighted_metrics``). In data-parallel
 training each rank tracks its shards, and `results` adds the ranks' sums
 and counts up in one reduction, so every rank reports the global values.
+
+The batch losses (and the metrics computed on the backend) stay where they
+were computed until `results` is called: reading a value on the host
+synchronises a GPU, so a training loop that reads its logs only at the end
+of the epoch (or when the progress bar redraws) waits for the device once
+then, not at every step. `BatchLogs` are the per-batch logs that read
+nothing until a callback looks at them.
 """
+
+from collections.abc import MutableMapping
+
+
+import math
 
 import numpy as np  # host buffers for the reduction
 
@@ -44,29 +56,50 @@ class MetricTracker:
             self.entries.append((metrics_module.key(identifier, metric), metric))
         self.seen = 0
         self.sums = dict.fromkeys(["loss"] + [key for key, _ in self.entries], 0.0)
+        self.pending = []  # [(batch size, {key: value on the backend})], not yet read on the host
+        self.batches = 0  # batches added so far
+        self.first_non_finite = None  # (batch index from 0, the mean loss then) once the loss is inf or NaN
 
     def update(self, loss, scores, t):
         """Add one batch: its mean `loss`, the model's raw `scores` and the targets `t` (backend arrays)."""
         size = len(t)
         self.seen += size
-        self.sums["loss"] += float(loss) * size
-        if not self.entries:
+        on_backend = {"loss": loss}
+        if self.entries:
+            y_pred = self.loss_layer.predict(scores) if self.loss_layer is not None else scores
+            host = None
+            for key, metric in self.entries:
+                if isinstance(metric, Metric):
+                    metric.update_state(t, y_pred)
+                elif getattr(metric, "on_backend", False):
+                    on_backend[key] = metric(t, y_pred)
+                else:  # a user's function: host NumPy arrays, copied once per batch
+                    if host is None:
+                        backend = get_backend()
+                        host = (backend.to_numpy(t), backend.to_numpy(y_pred))
+                    self.sums[key] += float(metric(*host)) * size
+        self.pending.append((size, on_backend))
+
+    def _read_pending(self):
+        """Add the pending batches' values to the sums, in batch order, after one device-to-host copy."""
+        if not self.pending:
             return
-        y_pred = self.loss_layer.predict(scores) if self.loss_layer is not None else scores
-        host = None
-        for key, metric in self.entries:
-            if isinstance(metric, Metric):
-                metric.update_state(t, y_pred)
-            elif getattr(metric, "on_backend", False):
-                self.sums[key] += float(metric(t, y_pred)) * size
-            else:  # a user's function: host NumPy arrays, copied once per batch
-                if host is None:
-                    backend = get_backend()
-                    host = (backend.to_numpy(t), backend.to_numpy(y_pred))
-                self.sums[key] += float(metric(*host)) * size
+        backend = get_backend()
+        values = [backend.asarray(value) for _, batch in self.pending for value in batch.values()]
+        host = iter(backend.to_numpy(backend.xp.stack(values)).tolist())  # Python floats, as float(value) gives
+        seen = self.seen - sum(size for size, _ in self.pending)
+        for size, batch in self.pending:
+            seen += size
+            for key in batch:
+                self.sums[key] += next(host) * size
+            if self.first_non_finite is None and not math.isfinite(self.sums["loss"]):
+                self.first_non_finite = (self.batches, self.sums["loss"] / seen)
+            self.batches += 1
+        self.pending = []
 
     def results(self):
         """``{"loss": mean, key: value, ...}`` over the batches so far (of all ranks, in data-parallel training)."""
+        self._read_pending()
         if not (self.reduce and distributed.active()):
             logs = {key: total / self.seen for key, total in self.sums.items()}
             logs.update({key: metric.result() for key, metric in self.entries if isinstance(metric, Metric)})
@@ -96,3 +129,56 @@ class MetricTracker:
                 # A metric that names no counts reports this rank's share alone.
                 logs[key] = merged[key].result() if key in merged else metric.result()
         return logs
+
+
+class BatchLogs(MutableMapping):
+    """The logs of one batch, read from the tracker (and so from the device) only when a callback looks.
+
+    Training passes these when no callback but the progress bar reads batch
+    logs (see `reads_batch_logs`); the progress bar reads them when it
+    redraws, a few times a second.
+    """
+
+    def __init__(self, read):
+        self._read = read
+        self._logs = None
+
+    def _values(self):
+        if self._logs is None:
+            self._logs = self._read()
+        return self._logs
+
+    def __getitem__(self, key):
+        return self._values()[key]
+
+    def __setitem__(self, key, value):
+        self._values()[key] = value
+
+    def __delitem__(self, key):
+        del self._values()[key]
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self):
+        return len(self._values())
+
+    def copy(self):
+        return dict(self._values())
+
+    def __repr__(self):
+        return repr(self._values())
+
+
+def reads_batch_logs(callback):
+    """Whether `callback` has an ``on_train_batch_end`` of its own that may read the logs at that batch.
+
+    Such a callback gets a plain dict of the batch's values (a GPU waits for
+    it at every step); callbacks marked ``reads_batch_logs_lazily`` (the
+    progress bar) read a `BatchLogs` when they need to.
+    """
+    from framework.training.callbacks import Callback
+
+    hook = callback.on_train_batch_end
+    own = getattr(hook, "__func__", None) is not Callback.on_train_batch_end
+    return own and not getattr(callback, "reads_batch_logs_lazily", False)

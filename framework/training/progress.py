@@ -16,10 +16,15 @@ def format_logs(logs):
 
 
 class ProgressBar(Callback):
+    # The logs it gets may be a `BatchLogs`: it reads them only when it redraws,
+    # so a GPU waits for the running loss a few times a second, not every step.
+    reads_batch_logs_lazily = True
+
     def __init__(self, verbose):
         super().__init__()
         self.verbose = verbose
         self.bar = None
+        self.shown = 0.0  # time.monotonic() of the last logs shown
 
     def on_train_begin(self, logs=None):
         self.lines = self.verbose == 2 or not _is_terminal(sys.stdout)
@@ -40,8 +45,10 @@ class ProgressBar(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
             self.bar.update(1)
-            # refresh=False: tqdm redraws at most every 0.1 s, not every batch
-            self.bar.set_postfix(logs, refresh=False)
+            now = time.monotonic()
+            if now - self.shown >= self.bar.mininterval:  # tqdm redraws at most this often (0.1 s)
+                self.shown = now
+                self.bar.set_postfix(logs, refresh=False)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bar is not None:
