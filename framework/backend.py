@@ -38,6 +38,13 @@ class Backend:
     def synchronize(self):
         """Wait until queued device work is done (for timing); a no-op on the CPU."""
 
+    def prepare_loop(self):
+        """Called as `fit`, `evaluate` or `predict` starts: set up what makes a loop of steps fast.
+
+        A no-op by default; the NumPy backend keeps freed memory for reuse
+        there (see `backends.numpy_backend`), as CuPy's memory pool does.
+        """
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
 

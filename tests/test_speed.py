@@ -237,3 +237,52 @@ def test_batch_logs_read_once_and_behave_as_a_dict():
     assert "loss" in logs and logs.get("missing") is None and len(logs) == 2
     logs["extra"] = 1.0
     assert {**logs}["extra"] == 1.0 and calls == [1]
+
+
+def test_the_device_keeps_at_most_read_every_batches_and_the_numbers_do_not_change(monkeypatch):
+    from framework.training.metric_tracker import MetricTracker
+
+    reads_all_at_once, history = fit_counting_host_reads(640, metrics=("accuracy",))  # 80 steps an epoch
+    monkeypatch.setattr(MetricTracker, "READ_EVERY", 16)
+    reads, chunked_history = fit_counting_host_reads(640, metrics=("accuracy",))
+    assert reads == 2 * 5 and reads_all_at_once == 2  # a read every 16 of the 80 steps
+    assert chunked_history == history
+
+
+# -- the NumPy backend keeps freed memory for the next step ---------------------
+FAULTS = """
+import resource, numpy as np, framework as fw
+fw.get_backend().prepare_loop()  # what fit, evaluate and predict do first
+
+def step():  # a step's large temporaries: three 8 MiB arrays, freed together
+    a, b, c = np.ones(2**21, np.float32), np.ones(2**21, np.float32), np.ones(2**21, np.float32)
+    return float(a[0] + b[0] + c[0])
+
+step(); step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)  # pages the kernel had to fill
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_the_numpy_backend_reuses_freed_memory_instead_of_new_pages_every_step():
+    import os
+
+    def page_faults(**env):
+        environ = {key: value for key, value in os.environ.items() if key != "FRAMEWORK_MALLOC"}
+        done = subprocess.run([sys.executable, "-c", FAULTS], capture_output=True, text=True, check=True,
+                              env={**environ, **env})
+        return int(done.stdout.strip())
+
+    if not page_faults(FRAMEWORK_MALLOC="off") > 20 * 500:  # pages of a step's arrays filled anew every step
+        pytest.skip("this C library keeps freed memory without being asked")
+    assert page_faults() < 500  # the same 20 steps, on memory kept from the first two
+
+
+def test_framework_malloc_off_leaves_the_c_library_alone(monkeypatch):
+    from backends import numpy_backend
+
+    monkeypatch.setenv("FRAMEWORK_MALLOC", "off")
+    assert numpy_backend.keep_freed_memory() is False

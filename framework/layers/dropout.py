@@ -61,9 +61,10 @@ class Dropout(Layer):
         uniform = np.random.default_rng([self.seed, self.calls]).random(shape, dtype=np.float32)
         if not random.noise_fixed():
             self.calls += 1
-        scale = 1.0 / (1.0 - self.rate)
-        # Built on the host in the input's dtype, so float32 stays float32.
-        return get_backend().asarray((uniform >= self.rate).astype(dtype) * np.asarray(scale, dtype=dtype))
+        scale = np.asarray(1.0 / (1.0 - self.rate), dtype=dtype)
+        # Built on the host in the input's dtype, so float32 stays float32; a
+        # kept unit is True * scale = scale, a dropped one 0, in one pass.
+        return get_backend().asarray(np.multiply(uniform >= self.rate, scale, dtype=dtype))
 
     def forward(self, x, training=False):
         if not self.built:

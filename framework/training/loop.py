@@ -5,6 +5,7 @@ the data: epochs, batches, callbacks, running metrics. Each step is
 `framework.training.step.train_step`.
 """
 
+import functools
 import warnings
 
 import numpy as np  # host-side data only: batching, results
@@ -46,7 +47,19 @@ def _preparer(model, targets=True):
     return prepare
 
 
-@threads.in_blas_threads  # fewer BLAS threads while other processes run: see framework/threads.py
+def _loop(function):
+    """Run a loop with the BLAS threads `framework.threads` chooses, once the backend prepared for it."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        get_backend().prepare_loop()  # the NumPy backend keeps freed memory for the next step
+        with threads.limited():  # fewer BLAS threads while other processes run
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_loop
 def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, initial_epoch=0, sampling="without_replacement", steps_per_epoch=None,
         class_weight=None, sample_weight=None):
@@ -177,7 +190,7 @@ def _weighted_batches(train, order, w, class_weight, n_outputs):
         yield x_batch, y_batch, weights
 
 
-@threads.in_blas_threads
+@_loop
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     """See `Sequential.train_on_batch`."""
     model._require_compiled("train_on_batch")
@@ -255,7 +268,7 @@ def _validation(model, validation_data, batch_size):
                              None, "validation_data[0]", "validation_data[1]", "validation_data[2]")
 
 
-@threads.in_blas_threads
+@_loop
 def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False, steps=None, sample_weight=None):
     """See `Sequential.evaluate`."""
     model._require_compiled("evaluate")
@@ -281,7 +294,7 @@ def evaluate(model, x=None, y=None, batch_size=32, verbose=0, return_dict=False,
     return values[0] if len(values) == 1 else values
 
 
-@threads.in_blas_threads
+@_loop
 def predict(model, x, batch_size=32, verbose=0, steps=None):
     """See `Sequential.predict`."""
     batch_size = checks.positive_int(batch_size, "batch_size")

@@ -56,15 +56,22 @@ class MetricTracker:
             self.entries.append((metrics_module.key(identifier, metric), metric))
         self.seen = 0
         self.sums = dict.fromkeys(["loss"] + [key for key, _ in self.entries], 0.0)
-        self.pending = []  # [(batch size, {key: value on the backend})], not yet read on the host
-        self.batches = 0  # batches added so far
+        # Read on the host later, in batch order: each batch's size, and its loss
+        # then its metrics computed on the backend, in `backend_keys` order.
+        self.backend_keys = ["loss"] + [key for key, metric in self.entries
+                                        if not isinstance(metric, Metric) and getattr(metric, "on_backend", False)]
+        self.pending_sizes, self.pending_values = [], []
+        self.batches = 0  # batches added to the sums so far
         self.first_non_finite = None  # (batch index from 0, the mean loss then) once the loss is inf or NaN
+
+    READ_EVERY = 1024  # batches kept on the device at most: bounded memory, a synchronisation per 1024 steps
 
     def update(self, loss, scores, t):
         """Add one batch: its mean `loss`, the model's raw `scores` and the targets `t` (backend arrays)."""
         size = len(t)
         self.seen += size
-        on_backend = {"loss": loss}
+        self.pending_sizes.append(size)
+        self.pending_values.append(loss)
         if self.entries:
             y_pred = self.loss_layer.predict(scores) if self.loss_layer is not None else scores
             host = None
@@ -72,30 +79,31 @@ class MetricTracker:
                 if isinstance(metric, Metric):
                     metric.update_state(t, y_pred)
                 elif getattr(metric, "on_backend", False):
-                    on_backend[key] = metric(t, y_pred)
+                    self.pending_values.append(metric(t, y_pred))
                 else:  # a user's function: host NumPy arrays, copied once per batch
                     if host is None:
                         backend = get_backend()
                         host = (backend.to_numpy(t), backend.to_numpy(y_pred))
                     self.sums[key] += float(metric(*host)) * size
-        self.pending.append((size, on_backend))
+        if len(self.pending_sizes) >= self.READ_EVERY:
+            self._read_pending()
 
     def _read_pending(self):
         """Add the pending batches' values to the sums, in batch order, after one device-to-host copy."""
-        if not self.pending:
+        if not self.pending_sizes:
             return
         backend = get_backend()
-        values = [backend.asarray(value) for _, batch in self.pending for value in batch.values()]
-        host = iter(backend.to_numpy(backend.xp.stack(values)).tolist())  # Python floats, as float(value) gives
-        seen = self.seen - sum(size for size, _ in self.pending)
-        for size, batch in self.pending:
+        values = backend.xp.stack([backend.asarray(value) for value in self.pending_values])
+        host = iter(backend.to_numpy(values).tolist())  # Python floats, equal to float(value) of each
+        seen = self.seen - sum(self.pending_sizes)
+        for size in self.pending_sizes:
             seen += size
-            for key in batch:
+            for key in self.backend_keys:
                 self.sums[key] += next(host) * size
             if self.first_non_finite is None and not math.isfinite(self.sums["loss"]):
                 self.first_non_finite = (self.batches, self.sums["loss"] / seen)
             self.batches += 1
-        self.pending = []
+        self.pending_sizes, self.pending_values = [], []
 
     def results(self):
         """``{"loss": mean, key: value, ...}`` over the batches so far (of all ranks, in data-parallel training)."""
