@@ -119,7 +119,15 @@ def test_the_load_is_read_at_most_once_a_second(monkeypatch):
     monkeypatch.setattr(threads, "_last_probe", (-float("inf"), None))
     for _ in range(5):
         threads.blas_threads()
-    assert len(calls) == 1
+    assert len(calls) == 3  # one probe: three readings 1 ms apart
+
+
+def test_a_process_seen_at_one_reading_only_does_not_take_a_core(monkeypatch):
+    readings = iter([1, 0, 1])  # a short-lived process: running at the first and last look only
+    monkeypatch.setattr(threads, "_others_running", lambda: next(readings))
+    monkeypatch.setattr(threads, "_last_probe", (-float("inf"), None))
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    assert threads.blas_threads() is None
 
 
 def test_the_setting_and_the_environment_variable_choose_the_threads(monkeypatch):
