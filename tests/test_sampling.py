@@ -145,3 +145,11 @@ def test_mini_batches_cover_the_data_with_a_short_last_batch():
     m.fit(X, Y, batch_size=8, epochs=1, verbose=0)
     assert [len(batch) for batch in recorder.seen] == [8, 8, 8, 6]
     assert np.array_equal(np.concatenate(recorder.seen), X[data.epoch_order(m.shuffle_seed, 0, len(X))])
+
+
+def test_an_epochs_order_is_numpys_permutation_in_four_byte_indices():
+    # The order of earlier versions (rng.permutation), so resumed runs keep their data order.
+    for seed, epoch, n in [(0, 0, 1), (3, 2, 7), (11, 5, 1000), (2**40, 9, 60_001)]:
+        order = data.epoch_order(seed, epoch, n)
+        assert order.dtype == np.int32
+        np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))

@@ -48,7 +48,7 @@ def _indices(array, n_classes, argument):
         raise InvalidArgumentError(
             f"{argument} must be class indices in [0, {n_classes}) for a model with {n_classes} outputs, got the label {bad!r}"
         )
-    return array.astype(np.int64)
+    return array.astype(np.int64, copy=False)  # int64 labels are used as given, as x is: no copy of the data set
 
 
 def _one_hot(array, n_classes, argument):
