@@ -35,7 +35,7 @@ from framework import initializers, saving
 from framework.errors import CheckpointError, InvalidArgumentError
 from framework.hookspecs import hookimpl
 from framework.interop import keras_layers
-from framework.plugins import hdf5
+from framework.plugins.hdf5_reader import open_checkpoint
 
 KERAS_LAYOUT_VERSION = "3.15.1"  # the Keras release whose loader this layout was checked against
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"), np.dtype("<f2"))
@@ -157,7 +157,7 @@ def _bounded(function, path, seconds=ATTRIBUTE_SECONDS):
     (Windows), it runs here, unbounded.
     """
     if not hasattr(os, "fork"):
-        return hdf5._open(path, function)
+        return open_checkpoint(path, function)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: read, answer, leave without running any exit handler
@@ -165,7 +165,7 @@ def _bounded(function, path, seconds=ATTRIBUTE_SECONDS):
         try:
             os.close(read_end)
             try:
-                answer = {"result": hdf5._open(path, function)}
+                answer = {"result": open_checkpoint(path, function)}
             except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as text
                 answer = {"error": str(exc) if isinstance(exc, CheckpointError) else f"{type(exc).__name__}: {exc}"}
             data = json.dumps(answer).encode()
@@ -323,7 +323,7 @@ class KerasH5Format(saving.CheckpointFormat):
 
     def load_model(self, path):
         attributes = _bounded(_string_attributes, path)
-        return hdf5._open(path, lambda reader: _read_model(reader, attributes))
+        return open_checkpoint(path, lambda reader: _read_model(reader, attributes))
 
     def save_weights(self, model, path):
         raise CheckpointError("the keras_h5 format saves whole models: use model.save(path, format='keras_h5')")
