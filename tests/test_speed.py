@@ -294,3 +294,30 @@ def test_framework_malloc_off_leaves_the_c_library_alone(monkeypatch):
 
     monkeypatch.setenv("FRAMEWORK_MALLOC", "off")
     assert numpy_backend.keep_freed_memory() is False
+
+
+def test_a_model_checkpoint_saving_each_epoch_does_not_read_the_loss_at_every_step(tmp_path):
+    few, _ = fit_counting_host_reads(80, callbacks=[fw.callbacks.ModelCheckpoint(str(tmp_path / "a.h5"))])
+    many, _ = fit_counting_host_reads(640, callbacks=[fw.callbacks.ModelCheckpoint(str(tmp_path / "b.h5"))])
+    assert few == many, (few, many)
+
+
+def test_a_callback_may_read_batch_logs_lazily_and_sees_that_batchs_values():
+    class Lazy(fw.callbacks.Callback):
+        reads_batch_logs_lazily = True
+
+        def __init__(self):
+            super().__init__()
+            self.losses = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch % 5 == 4:
+                self.losses.append(logs["loss"])
+
+    class Eager(Lazy):
+        reads_batch_logs_lazily = False
+
+    lazy, eager = Lazy(), Eager()
+    fit_counting_host_reads(80, callbacks=[lazy])
+    fit_counting_host_reads(80, callbacks=[eager])
+    assert lazy.losses == eager.losses and len(lazy.losses) == 4

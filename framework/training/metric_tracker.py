@@ -182,8 +182,10 @@ def reads_batch_logs(callback):
     """Whether `callback` has an ``on_train_batch_end`` of its own that may read the logs at that batch.
 
     Such a callback gets a plain dict of the batch's values (a GPU waits for
-    it at every step); callbacks marked ``reads_batch_logs_lazily`` (the
-    progress bar) read a `BatchLogs` when they need to.
+    it at every step). A callback that reads the logs only inside its hook,
+    never keeping them for later, may say so with the class attribute
+    ``reads_batch_logs_lazily = True`` (the progress bar and ModelCheckpoint
+    do): it gets a `BatchLogs`, which reads the values when first looked at.
     """
     from framework.training.callbacks import Callback
 

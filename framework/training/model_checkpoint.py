@@ -33,6 +33,10 @@ class ModelCheckpoint(Callback):
     Each save is atomic: an interrupted run leaves the last complete file.
     """
 
+    # It reads a batch's logs only inside on_train_batch_end, when it saves there:
+    # with save_freq="epoch" a GPU never waits for the running loss at a step.
+    reads_batch_logs_lazily = True
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
