@@ -195,68 +195,6 @@ def test_one_thread_gives_the_numbers_of_the_library_default():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-# -- the running loss stays on the device ---------------------------------------
-def fit_counting_host_reads(samples, callbacks=(), metrics=()):
-    """(reads of backend values on the host during a 2-epoch fit on the strict backend, its History)."""
-    from . import strict_backend
-
-    previous = fw.get_backend()
-    fw.set_backend("strict")
-    try:
-        fw.set_seed(0)
-        model = fw.Sequential([layers.Affine(8), layers.ReLU(), layers.Affine(3), layers.SoftmaxWithLoss()])
-        model.compile(optimizer=fw.optimizers.SGD(0.1), metrics=list(metrics))
-        x = np.random.default_rng(0).random((samples, 5), dtype=np.float32)
-        t = np.arange(samples) % 3
-        model.build((None, 5))
-        strict_backend.HOST_READS[0] = 0
-        history = model.fit(x, t, batch_size=8, epochs=2, verbose=0, callbacks=list(callbacks))
-        return strict_backend.HOST_READS[0], history.history
-    finally:
-        fw.set_backend(previous)
-
-
-@pytest.mark.parametrize("metrics", [(), ("accuracy",)])
-def test_training_reads_the_loss_on_the_host_once_an_epoch_not_at_every_step(metrics):
-    # On a GPU each read is a synchronisation: the step count must not multiply them.
-    few, _ = fit_counting_host_reads(80, metrics=metrics)  # 10 steps an epoch
-    many, _ = fit_counting_host_reads(640, metrics=metrics)  # 80 steps an epoch
-    assert few == many <= 2 * 2, (few, many)
-
-
-def test_a_callback_reading_every_batch_gets_dicts_and_the_same_numbers():
-    seen = []
-    spy = fw.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(logs))
-    reads, history = fit_counting_host_reads(80, callbacks=[spy], metrics=("accuracy",))
-    _, lazy_history = fit_counting_host_reads(80, metrics=("accuracy",))
-    assert reads >= 20  # it asked for every batch's values, so every batch was read
-    assert all(type(logs) is dict for logs in seen) and len(seen) == 20
-    assert seen[9]["loss"] == history["loss"][0] and seen[-1]["accuracy"] == history["accuracy"][1]
-    assert history == lazy_history  # bit for bit: lazy reading adds the same numbers in the same order
-
-
-def test_batch_logs_read_once_and_behave_as_a_dict():
-    from framework.training.metric_tracker import BatchLogs
-
-    calls = []
-    logs = BatchLogs(lambda: calls.append(1) or {"loss": 0.5, "accuracy": 0.75})
-    assert calls == []  # nothing read until someone looks
-    assert dict(logs) == {"loss": 0.5, "accuracy": 0.75} and logs.copy() == dict(logs)
-    assert "loss" in logs and logs.get("missing") is None and len(logs) == 2
-    logs["extra"] = 1.0
-    assert {**logs}["extra"] == 1.0 and calls == [1]
-
-
-def test_the_device_keeps_at_most_read_every_batches_and_the_numbers_do_not_change(monkeypatch):
-    from framework.training.metric_tracker import MetricTracker
-
-    reads_all_at_once, history = fit_counting_host_reads(640, metrics=("accuracy",))  # 80 steps an epoch
-    monkeypatch.setattr(MetricTracker, "READ_EVERY", 16)
-    reads, chunked_history = fit_counting_host_reads(640, metrics=("accuracy",))
-    assert reads == 2 * 5 and reads_all_at_once == 2  # a read every 16 of the 80 steps
-    assert chunked_history == history
-
-
 # -- the NumPy backend keeps freed memory for the next step ---------------------
 FAULTS = """
 import resource, numpy as np, framework as fw
@@ -294,30 +232,3 @@ def test_framework_malloc_off_leaves_the_c_library_alone(monkeypatch):
 
     monkeypatch.setenv("FRAMEWORK_MALLOC", "off")
     assert numpy_backend.keep_freed_memory() is False
-
-
-def test_a_model_checkpoint_saving_each_epoch_does_not_read_the_loss_at_every_step(tmp_path):
-    few, _ = fit_counting_host_reads(80, callbacks=[fw.callbacks.ModelCheckpoint(str(tmp_path / "a.h5"))])
-    many, _ = fit_counting_host_reads(640, callbacks=[fw.callbacks.ModelCheckpoint(str(tmp_path / "b.h5"))])
-    assert few == many, (few, many)
-
-
-def test_a_callback_may_read_batch_logs_lazily_and_sees_that_batchs_values():
-    class Lazy(fw.callbacks.Callback):
-        reads_batch_logs_lazily = True
-
-        def __init__(self):
-            super().__init__()
-            self.losses = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            if batch % 5 == 4:
-                self.losses.append(logs["loss"])
-
-    class Eager(Lazy):
-        reads_batch_logs_lazily = False
-
-    lazy, eager = Lazy(), Eager()
-    fit_counting_host_reads(80, callbacks=[lazy])
-    fit_counting_host_reads(80, callbacks=[eager])
-    assert lazy.losses == eager.losses and len(lazy.losses) == 4

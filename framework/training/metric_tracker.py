@@ -93,7 +93,8 @@ class MetricTracker:
         if not self.pending_sizes:
             return
         backend = get_backend()
-        values = backend.xp.stack([backend.asarray(value) for value in self.pending_values])
+        # reshape(()): a loss given as a one-element array counts as its value, as float() took it.
+        values = backend.xp.stack([backend.asarray(value).reshape(()) for value in self.pending_values])
         host = iter(backend.to_numpy(values).tolist())  # Python floats, equal to float(value) of each
         seen = self.seen - sum(self.pending_sizes)
         for size in self.pending_sizes:
