@@ -18,22 +18,16 @@ class IdentityWithLoss(LossLayer):
     def __init__(self, name=None):
         super().__init__(name=name)
         self.diff = None
-        self.w = None
 
     def forward(self, x, t, sample_weight=None):
         self.diff = x - t
         per_sample = (self.diff * self.diff).mean(axis=1)
-        self.w = sample_weight
-        if sample_weight is not None:
-            per_sample = per_sample * sample_weight
-        return per_sample.sum() / x.shape[0]
+        return self.weighted_mean(per_sample, sample_weight)
 
     def backward(self, dout=1.0):
         n, k = self.diff.shape
         dx = self.diff * (2.0 * dout / (n * k))
-        if self.w is not None:
-            dx *= self.w[:, None]
-        return dx
+        return self.weigh_rows(dx)  # sample i's loss is w_i * loss_i, so is its gradient
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

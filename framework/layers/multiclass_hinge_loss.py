@@ -23,7 +23,6 @@ class MulticlassHingeLoss(LossLayer):
         super().__init__(name=name)
         self.active = None  # m, as the scores' dtype
         self.t = None
-        self.w = None
 
     def forward(self, x, t, sample_weight=None):
         xp = self.xp
@@ -33,20 +32,15 @@ class MulticlassHingeLoss(LossLayer):
         margins = xp.maximum(margins, 0.0)
         self.active = (margins > 0).astype(x.dtype)
         self.t = t
-        self.w = sample_weight
         per_sample = margins.sum(axis=1)
-        if sample_weight is not None:
-            per_sample = per_sample * sample_weight
-        return per_sample.sum() / x.shape[0]
+        return self.weighted_mean(per_sample, sample_weight)
 
     def backward(self, dout=1.0):
         n = self.active.shape[0]
         dx = self.active.copy()
         dx[self.xp.arange(n), self.t] = -self.active.sum(axis=1)
         dx *= dout / n
-        if self.w is not None:
-            dx *= self.w[:, None]
-        return dx
+        return self.weigh_rows(dx)  # sample i's loss is w_i * loss_i, so is its gradient
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

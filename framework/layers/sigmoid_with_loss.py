@@ -28,7 +28,6 @@ class SigmoidWithLoss(LossLayer):
         super().__init__(name=name)
         self.y = None
         self.t = None
-        self.w = None
 
     def _sigmoid(self, x):
         return 0.5 * (self.xp.tanh(0.5 * x) + 1.0)  # never overflows
@@ -37,19 +36,14 @@ class SigmoidWithLoss(LossLayer):
         xp = self.xp
         self.y = self._sigmoid(x)
         self.t = t
-        self.w = sample_weight
         elementwise = xp.maximum(x, 0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
         per_sample = elementwise.mean(axis=1)
-        if sample_weight is not None:
-            per_sample = per_sample * sample_weight
-        return per_sample.sum() / x.shape[0]
+        return self.weighted_mean(per_sample, sample_weight)
 
     def backward(self, dout=1.0):
         n, k = self.y.shape
         dx = (self.y - self.t) * (dout / (n * k))
-        if self.w is not None:
-            dx *= self.w[:, None]
-        return dx
+        return self.weigh_rows(dx)  # sample i's loss is w_i * loss_i, so is its gradient
 
     def predict(self, x):
         """Probabilities sigmoid(x), shape (N, k)."""
