@@ -18,6 +18,7 @@ import math
 
 from framework import random, registry
 from framework.backend import get_backend
+from framework.configurable import Configurable
 from framework.errors import InvalidArgumentError
 
 _skip = False  # True inside `uninitialized()`
@@ -75,7 +76,7 @@ def _number(value, argument, owner, positive=False):
     return float(value)
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``init(shape, dtype)`` returns a new backend array; `get_config` rebuilds it."""
 
     def __call__(self, shape, dtype):
@@ -88,14 +89,6 @@ class Initializer:
 
     def get_config(self):
         return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):

@@ -17,6 +17,7 @@ import math
 
 from framework import registry
 from framework.backend import get_backend
+from framework.configurable import Configurable
 from framework.errors import InvalidArgumentError
 
 
@@ -27,7 +28,7 @@ def _factor(value, argument, owner):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``reg(W)`` is the penalty (a 0-d backend array), ``reg.gradient(W)`` its derivative."""
 
     def __call__(self, W):
@@ -35,17 +36,6 @@ class Regularizer:
 
     def gradient(self, W):
         raise NotImplementedError
-
-    def get_config(self):
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L2(Regularizer):

@@ -15,13 +15,14 @@ import numbers
 import numpy as np  # host copies of the state, for checkpoints
 
 from framework.backend import get_backend
+from framework.configurable import Configurable
 from framework.errors import InvalidArgumentError
 
 # The options every optimizer takes (Keras's names); None means off.
 OPTIONS = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base class of optimizers.
 
     ``update(params, grads)`` changes every array of ``params`` *in place*
@@ -190,14 +191,6 @@ class Optimizer:
     def get_config(self):
         """The constructor's arguments: ``learning_rate`` (a nested spec for a schedule) and the options set."""
         return {"learning_rate": self._learning_rate}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _norm(xp, g):

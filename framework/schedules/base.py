@@ -3,10 +3,11 @@
 import math
 import numbers
 
+from framework.configurable import Configurable
 from framework.errors import InvalidArgumentError
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """A learning rate as a function of the optimizer's step: ``schedule(step) -> float``.
 
     The optimizer calls it with its `iterations` before each update (0 for
@@ -23,17 +24,6 @@ class LearningRateSchedule:
 
     def rate(self, step):
         raise NotImplementedError
-
-    def get_config(self):
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
     # -- argument checks, shared by the schedules -----------------------------
     def _number(self, value, argument, low=None, positive=False):
