@@ -24,7 +24,6 @@ machine's load) where runs must match to the last bit.
 """
 
 import contextlib
-import functools
 import math
 import os
 import time
@@ -144,13 +143,3 @@ def _blas_controller():
         _controller = ThreadpoolController().select(user_api="blas")
     return _controller
 
-
-def in_blas_threads(function):
-    """Decorate a loop (`fit`, `predict`, ...) to run inside `limited()`."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with limited():
-            return function(*args, **kwargs)
-
-    return wrapper
