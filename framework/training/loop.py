@@ -147,7 +147,7 @@ def fit(model, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=Non
             batch, loss = tracker.first_non_finite
             warnings.warn(f"fit: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
                           "the weights are no longer finite (lower the learning rate, or clip with clipnorm=; "
-                          "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=4)  # past the BLAS-threads wrapper
+                          "TerminateOnNaN stops such a run)", RuntimeWarning, stacklevel=4)  # past the _loop wrapper
         logs["learning_rate"] = model.optimizer.last_learning_rate  # that of the epoch's last update
         if val is not None:
             val_logs = (evaluate_arrays(model, val[0], val[1], batch_size, val[2]) if isinstance(val, tuple)
