@@ -129,3 +129,28 @@ def test_unknown_activation_is_an_unknown_name_error_and_adds_nothing():
 def test_softmax_over_the_batch_axis_is_refused():
     with pytest.raises(InvalidArgumentError, match="axis=0 is not a feature axis"):
         fw.Sequential([layers.Softmax(axis=0)]).build((None, 3))
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 9), (4, 3, 6, 6), (2, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_is_maximum_with_the_scalar_zero_bit_for_bit(backend, shape, dtype):
+    # The layer compares against a cached array of zeros (NumPy's fast loop);
+    # the plain maximum(x, 0.0) is the reference, special values included.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    specials = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, np.finfo(dtype).tiny / 2, -np.finfo(dtype).max], dtype)
+    x.reshape(-1)[: min(x.size, specials.size)] = specials[: x.size]
+    layer = layers.ReLU()
+    for _ in range(2):  # the second call reuses the cached zeros
+        out = to_host(backend, layer.forward(backend.asarray(x)))
+        expected = np.maximum(x, 0.0)
+        assert out.dtype == x.dtype and out.shape == x.shape
+        assert np.array_equal(out.view(np.uint8), expected.view(np.uint8))  # bit for bit: signed zeros, NaN
+
+
+def test_relu_zeros_follow_the_input_shape_and_dtype(backend):
+    layer = layers.ReLU()
+    small = layer.forward(backend.asarray(-np.ones((3, 4), np.float32)))
+    wide = layer.forward(backend.asarray(-np.ones((2, 6), np.float64)))
+    assert small.shape == (3, 4) and wide.shape == (2, 6) and wide.dtype == np.float64
+    assert not to_host(backend, wide).any()
