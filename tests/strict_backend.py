@@ -42,6 +42,9 @@ def _unwrap(value, allow_numpy):
 def _wrap(value):
     if isinstance(value, np.ndarray):
         return StrictArray(value)
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        # A reduction's scalar (loss.sum()) stays on the device too, as CuPy's 0-d arrays do.
+        return StrictArray(np.asarray(value))
     if isinstance(value, tuple):
         return tuple(_wrap(v) for v in value)
     return value

@@ -116,3 +116,41 @@ def test_a_loss_layer_returning_a_one_element_array_is_logged_as_its_value():
         return model.fit(*data(96), batch_size=16, epochs=2, verbose=0).history
 
     assert history(OneElementLoss()) == history(layers.SoftmaxWithLoss())
+
+
+def evaluate_counting_host_reads(samples, **evaluate_kwargs):
+    """(host reads during `evaluate` on the strict backend at batch 8, its logs, the model, x, t)."""
+    from . import strict_backend
+
+    previous = fw.get_backend()
+    fw.set_backend("strict")
+    try:
+        fw.set_seed(0)
+        model = fw.Sequential([layers.Affine(8, kernel_regularizer=fw.regularizers.L2(0.01)), layers.ReLU(),
+                               layers.Affine(3), layers.SoftmaxWithLoss()])
+        model.compile(optimizer=fw.optimizers.SGD(0.1), metrics=["accuracy"])
+        x = np.random.default_rng(1).random((samples, 5), dtype=np.float32)
+        t = np.arange(samples) % 3
+        model.build((None, 5))
+        strict_backend.HOST_READS[0] = 0
+        logs = model.evaluate(x, t, batch_size=8, return_dict=True, **evaluate_kwargs)
+        reads = strict_backend.HOST_READS[0]
+        # The reference: each batch's loss read on the host at once, plus the penalty, in float64.
+        backend = fw.get_backend()
+        penalty = float(model._layers[0].regularization_loss())
+        total = 0.0
+        for start in range(0, samples, 8):
+            xb, tb = backend.asarray(x[start:start + 8]), backend.asarray(t[start:start + 8])
+            loss = model._loss_layer.forward(model._forward(xb), tb)
+            total += (float(loss) + penalty) * len(tb)
+        return reads, logs, total / samples
+    finally:
+        fw.set_backend(previous)
+
+
+def test_evaluate_reads_the_losses_on_the_host_at_once_with_the_same_numbers():
+    few, logs, expected = evaluate_counting_host_reads(80)  # 10 batches
+    many, _, _ = evaluate_counting_host_reads(640)  # 80 batches
+    assert few == many <= 3, (few, many)  # the losses and the metric, at the end: not one read per batch
+    assert logs["loss"] == expected  # bit for bit: the same float64 sums in the same order
+    assert 0.0 < logs["accuracy"] <= 1.0

@@ -222,15 +222,17 @@ def evaluate_arrays(model, x, y, batch_size, w=None):
     """
     backend = get_backend()
     loss_layer = model._loss_layer
-    tracker = MetricTracker(model, loss_layer)
+    # The weights do not change here: the regularization penalty (Keras adds it
+    # to evaluate's loss too) is read once, and the tracker adds it to each
+    # batch's loss when it reads them, all at once (one GPU synchronisation).
+    tracker = MetricTracker(model, loss_layer, loss_offset=float(regularization_loss(model)))
     part = distributed.local_part(len(x))  # each rank evaluates its share; the tracker adds them up
     x, y, w = x[part], y[part], None if w is None else w[part]
-    penalty = float(regularization_loss(model))  # the weights do not change here; Keras adds it to evaluate's loss too
     for index in data.batches(len(x), batch_size):
         t = backend.asarray(y[index])
         scores = model._forward(backend.asarray(x[index]), training=False)
         weight = None if w is None else backend.asarray(w[index])
-        tracker.update(float(data_loss(loss_layer, scores, t, weight)) + penalty, scores, t)
+        tracker.update(data_loss(loss_layer, scores, t, weight), scores, t)
     return tracker.results()
 
 
@@ -242,12 +244,11 @@ def evaluate_batches(model, source):
     """
     backend = get_backend()
     loss_layer = model._loss_layer
-    tracker = MetricTracker(model, loss_layer, reduce=False)
-    penalty = float(regularization_loss(model))
+    tracker = MetricTracker(model, loss_layer, reduce=False, loss_offset=float(regularization_loss(model)))
     for x_batch, y_batch in source.batches():
         t = backend.asarray(y_batch)
         scores = model._forward(backend.asarray(x_batch), training=False)
-        tracker.update(float(loss_layer.forward(scores, t)) + penalty, scores, t)
+        tracker.update(loss_layer.forward(scores, t), scores, t)
     return tracker.results()
 
 

@@ -44,9 +44,12 @@ def metric_keys(identifiers):
 class MetricTracker:
     """Accumulates ``loss`` and each compiled metric over batches; `results()` gives the means so far."""
 
-    def __init__(self, model, loss_layer, reduce=True):
+    def __init__(self, model, loss_layer, reduce=True, loss_offset=0.0):
         self.loss_layer = loss_layer
         self.reduce = reduce  # False where each rank works alone (train_on_batch)
+        # A Python float added to each batch's loss as it is read: evaluation's
+        # regularization penalty (the weights do not change there), added in float64.
+        self.loss_offset = loss_offset
         self.entries = []
         for identifier in model.metrics:
             metric = metrics_module.for_loss(identifier, loss_layer)
@@ -99,7 +102,8 @@ class MetricTracker:
         seen = self.seen - sum(self.pending_sizes)
         for size in self.pending_sizes:
             seen += size
-            for key in self.backend_keys:
+            self.sums["loss"] += (next(host) + self.loss_offset) * size
+            for key in self.backend_keys[1:]:
                 self.sums[key] += next(host) * size
             if self.first_non_finite is None and not math.isfinite(self.sums["loss"]):
                 self.first_non_finite = (self.batches, self.sums["loss"] / seen)
