@@ -3,7 +3,8 @@
 Layers never import NumPy for their math. They ask for the current backend and
 use its array module ``xp``, which has NumPy's API on every backend. What does
 *not* have the same API on NumPy and CuPy (moving data to and from the host,
-scatter-add, synchronisation) is a method of the backend object.
+scatter-add, synchronisation), or is fast on one only (``where``), is a
+method of the backend object.
 """
 
 import os
@@ -34,6 +35,13 @@ class Backend:
     def scatter_add(self, a, indices, values):
         """``a[indices] += values`` with repeated indices accumulated, in place."""
         raise NotImplementedError
+
+    def where(self, condition, x, y):
+        """``xp.where(condition, x, y)``: `x` where `condition` holds, else `y`.
+
+        A backend may compute it faster; it must give the same array, bit for bit.
+        """
+        return self.xp.where(condition, x, y)
 
     def synchronize(self):
         """Wait until queued device work is done (for timing); a no-op on the CPU."""

@@ -154,3 +154,25 @@ def test_relu_zeros_follow_the_input_shape_and_dtype(backend):
     wide = layer.forward(backend.asarray(-np.ones((2, 6), np.float64)))
     assert small.shape == (3, 4) and wide.shape == (2, 6) and wide.dtype == np.float64
     assert not to_host(backend, wide).any()
+
+
+@pytest.mark.parametrize("make, forward, backward", [
+    (lambda: layers.LeakyReLU(0.3),
+     lambda x: np.where(x > 0, x, x * 0.3), lambda x, out, d: np.where(x > 0, d, d * 0.3)),
+    (lambda: layers.ELU(1.5),
+     lambda x: np.where(x > 0, x, 1.5 * np.expm1(np.minimum(x, 0.0))),
+     lambda x, out, d: d * np.where(x > 0, 1.0, out + 1.5)),
+])
+def test_where_activations_on_large_inputs_match_numpy_where_bit_for_bit(make, forward, backward):
+    # Large enough for the NumPy backend's branch-free where: the plain np.where is the reference.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    x.reshape(-1)[:6] = [-0.0, 0.0, np.inf, -np.inf, np.nan, -1e-40]
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    dout.reshape(-1)[6:9] = [-0.0, np.inf, np.nan]
+    layer = make()
+    out = layer.forward(x, training=True)
+    expected = forward(x)
+    assert out.dtype == np.float32 and np.array_equal(out.view(np.uint32), expected.view(np.uint32))
+    dx = layer.backward(dout)
+    assert np.array_equal(dx.view(np.uint32), backward(x, expected, dout).view(np.uint32))

@@ -1,5 +1,6 @@
 """ELU: ``out = x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
 
+from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 from framework.layers.base import Layer
 
@@ -30,11 +31,11 @@ class ELU(Layer):
         # expm1 of min(x, 0): exact near 0, and exp never overflows on the
         # positive side that where() discards anyway.
         negative = self.alpha * xp.expm1(xp.minimum(x, 0.0))
-        self.out = xp.where(self.mask, x, negative)
+        self.out = get_backend().where(self.mask, x, negative)  # xp.where, without branches on NumPy
         return self.out
 
     def backward(self, dout):
-        return dout * self.xp.where(self.mask, 1.0, self.out + self.alpha)
+        return dout * get_backend().where(self.mask, 1.0, self.out + self.alpha)
 
     def get_config(self):
         return {"name": self.name, "alpha": self.alpha}

@@ -152,7 +152,7 @@ def _first_max(views):
     for k, view in enumerate(views[1:], start=1):
         wins = view > best  # strictly greater: an earlier maximum keeps a tie
         best = xp.maximum(best, view)
-        arg = wins if arg is None else xp.where(wins, xp.int8(k), arg)
+        arg = wins if arg is None else get_backend().where(wins, xp.int8(k), arg)
     if arg is None:  # a window 1 wide: the only cell wins
         arg = xp.zeros(best.shape, dtype=bool)
     return best, arg
