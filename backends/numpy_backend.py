@@ -52,7 +52,7 @@ class NumpyBackend(Backend):
         if dtype is None:
             return numpy.where(condition, x, y)
         bits = numpy.dtype(f"i{dtype.itemsize}")
-        keep = condition.view(numpy.int8).astype(bits)  # 1 where x is taken
+        keep = condition.astype(bits)  # 1 where x is taken (NumPy casts any nonzero byte to 1, as where reads it)
         numpy.negative(keep, out=keep)  # -1: all bits set
         out = numpy.bitwise_and(numpy.asarray(x, dtype).view(bits), keep)
         numpy.invert(keep, out=keep)  # all bits set where y is taken

@@ -96,3 +96,12 @@ def test_small_arrays_go_to_numpy_where():
     condition = np.ones((4, 4), bool)
     assert numpy_backend._select_dtype(condition, np.ones((4, 4), np.float32), 0.0) is None
     assert numpy_backend._select_dtype(np.ones(BIG, bool), np.ones(BIG, np.float32), 0.0) == np.float32
+
+
+def test_where_reads_any_nonzero_byte_of_the_condition_as_true():
+    # A boolean array viewed from other bytes holds values other than 0 and 1;
+    # numpy.where takes every nonzero byte as True, and so must the fast path.
+    condition = np.tile(np.array([0, 1, 2, 127, 128, 255], np.uint8), BIG).view(bool)
+    for dtype in (np.float32, np.int8, np.int64):
+        x, y = special_values(dtype, condition.shape, 1), special_values(dtype, condition.shape, 2)
+        assert same_bits(NumpyBackend().where(condition, x, y), np.where(condition, x, y))
