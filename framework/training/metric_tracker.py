@@ -16,10 +16,8 @@ then, not at every step. `BatchLogs` are the per-batch logs that read
 nothing until a callback looks at them.
 """
 
-from collections.abc import MutableMapping
-
-
 import math
+from collections.abc import MutableMapping
 
 import numpy as np  # host buffers for the reduction
 
@@ -60,9 +58,9 @@ class MetricTracker:
         self.seen = 0
         self.sums = dict.fromkeys(["loss"] + [key for key, _ in self.entries], 0.0)
         # Read on the host later, in batch order: each batch's size, and its loss
-        # then its metrics computed on the backend, in `backend_keys` order.
-        self.backend_keys = ["loss"] + [key for key, metric in self.entries
-                                        if not isinstance(metric, Metric) and getattr(metric, "on_backend", False)]
+        # then its metrics computed on the backend, in `backend_metrics` order.
+        self.backend_metrics = [key for key, metric in self.entries
+                                if not isinstance(metric, Metric) and getattr(metric, "on_backend", False)]
         self.pending_sizes, self.pending_values = [], []
         self.batches = 0  # batches added to the sums so far
         self.first_non_finite = None  # (batch index from 0, the mean loss then) once the loss is inf or NaN
@@ -103,7 +101,7 @@ class MetricTracker:
         for size in self.pending_sizes:
             seen += size
             self.sums["loss"] += (next(host) + self.loss_offset) * size
-            for key in self.backend_keys[1:]:
+            for key in self.backend_metrics:
                 self.sums[key] += next(host) * size
             if self.first_non_finite is None and not math.isfinite(self.sums["loss"]):
                 self.first_non_finite = (self.batches, self.sums["loss"] / seen)
