@@ -28,8 +28,9 @@ class Sequential(KerasConveniences):
     book) or named in `compile` (``loss="sparse_categorical_crossentropy"``),
     which appends that loss layer. `predict` returns what the loss layer
     returns at inference: class probabilities for cross-entropy. Keras's
-    conveniences (``model(x)``, `get_layer`, `pop`, `to_json`, ...) come
-    from `KerasConveniences`.
+    conveniences (``model(x)``, `get_layer`, `pop`, `to_json`, ...) and the
+    file methods (`save`, `save_weights`, `load_weights`) come from
+    `KerasConveniences`.
     """
 
     def __init__(self, layers=None, name="sequential"):
@@ -365,7 +366,7 @@ class Sequential(KerasConveniences):
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self._layers]})"
 
-    # -- configuration and checkpoints ---------------------------------------
+    # -- config -------------------------------------------------------------
     def get_config(self):
         """``{"name", "input_shape", "layers"}``: each layer as its registered class name, package and config.
 
@@ -382,26 +383,3 @@ class Sequential(KerasConveniences):
         Layer classes are found only by registered name; see `framework.serialization`.
         """
         return structure.model_from_config(cls, config)
-
-    def save(self, path, format=None):
-        """Save the model, its weights, its compile settings and its training state to `path` (atomically).
-
-        `format`: a registered checkpoint format; by default chosen by the
-        file's extension, else ``"hdf5"``. Load with `fw.load_model(path)`.
-        """
-        from framework import saving
-
-        saving.save_model(self, path, format=format)
-
-    def save_weights(self, path, format=None):
-        """Save only the weights, by layer name, to `path` (atomically)."""
-        from framework import saving
-
-        saving.save_weights(self, path, format=format)
-
-    def load_weights(self, path):
-        """Set the weights from `path`, matched by layer name; checked whole before any change."""
-        from framework import saving
-
-        saving.load_weights(self, path)
-
