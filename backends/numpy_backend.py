@@ -20,6 +20,7 @@ import sys
 import numpy
 
 from framework.backend import Backend
+from framework.backends import numpy_fused
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -59,6 +60,9 @@ class NumpyBackend(Backend):
         numpy.bitwise_and(numpy.asarray(y, dtype).view(bits), keep, out=keep)
         out |= keep
         return out.view(dtype)
+
+    def fused_update(self, rule, arrays, scalars):
+        return numpy_fused.update(rule, arrays, scalars)  # through Numba, where installed
 
     def prepare_loop(self):
         global _malloc_tuned

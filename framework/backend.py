@@ -3,8 +3,8 @@
 Layers never import NumPy for their math. They ask for the current backend and
 use its array module ``xp``, which has NumPy's API on every backend. What does
 *not* have the same API on NumPy and CuPy (moving data to and from the host,
-scatter-add, synchronisation), or is fast on one only (``where``), is a
-method of the backend object.
+scatter-add, synchronisation), or is fast on one only (``where``, an
+optimizer's update in one pass), is a method of the backend object.
 """
 
 import os
@@ -42,6 +42,17 @@ class Backend:
         A backend may compute it faster; it must give the same array, bit for bit.
         """
         return self.xp.where(condition, x, y)
+
+    def fused_update(self, rule, arrays, scalars):
+        """Apply optimizer `rule` to `arrays` in place in one compiled pass; False if this backend cannot.
+
+        `rule` is ``"sgd"``, ``"momentum"``, ``"nesterov"`` or ``"adam"``;
+        `arrays` are ``(param, grad, slots...)`` and `scalars` Python floats,
+        in the order the optimizer passes them. A backend that does it must
+        give the optimizer's own numbers bit for bit. By default it cannot:
+        the optimizer runs its plain lines (see `backends.numpy_fused`).
+        """
+        return False
 
     def synchronize(self):
         """Wait until queued device work is done (for timing); a no-op on the CPU."""

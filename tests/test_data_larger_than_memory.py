@@ -48,6 +48,8 @@ CHILD = textwrap.dedent("""
     from framework import layers
 
     kind, path, offset, headroom = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    # The limit is for the data: no Numba, whose LLVM and first compile take ~130 MB and more
+    os.environ["FRAMEWORK_NUMBA"] = "off"
     # RLIMIT_AS bounds all address space, so an HDF5 read (pread) is under it; a memmap maps the whole
     # file into the address space, so for it bound the heap (RLIMIT_DATA) instead
     which, field = (resource.RLIMIT_AS, "VmSize") if kind == "h5py" else (resource.RLIMIT_DATA, "VmData")

@@ -37,7 +37,7 @@ def _default_setting(monkeypatch):
 
 def test_import_framework_loads_no_heavy_library():
     code = ("import sys, framework; "
-            "print(sorted(m for m in ('cupy', 'h5py', 'sklearn', 'torch', 'threadpoolctl') if m in sys.modules))")
+            "print(sorted(m for m in ('cupy', 'h5py', 'sklearn', 'torch', 'threadpoolctl', 'numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -29,7 +29,8 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def update(self, params, grads):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
         t = self.iterations + 1
         # Python floats: a NumPy scalar here would make float32 weights float64.
         lr_t = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
@@ -37,27 +38,31 @@ class Adam(Optimizer):
             grad = grads[key]
             m = self.slot("m", key, param)
             v = self.slot("v", key, param)
-            # The algorithm's three lines,
-            #     m += (1 - b1) (g - m);  v += (1 - b2) (g g - v);  W -= lr_t m / (sqrt(v) + eps),
-            # computed in place through one scratch array: a quarter faster
-            # than with a new temporary array for every operation.
-            step = xp.subtract(grad, m)
-            step *= 1.0 - self.beta_1
-            m += step
-            xp.multiply(grad, grad, out=step)
-            step -= v
-            step *= 1.0 - self.beta_2
-            v += step
-            if self.amsgrad:
-                v_hat = self.slot("v_hat", key, param)
-                xp.maximum(v_hat, v, out=v_hat)
-                xp.sqrt(v_hat, out=step)
-            else:
-                xp.sqrt(v, out=step)
-            step += self.epsilon
-            xp.divide(m, step, out=step)
-            step *= lr_t
-            param -= step
+            # The backend may run the lines below in one compiled pass, with the same numbers
+            # (see backends.numpy_fused); they are the algorithm, and the reference.
+            if self.amsgrad or not backend.fused_update(
+                    "adam", (param, grad, m, v), (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon, lr_t)):
+                # The algorithm's three lines,
+                #     m += (1 - b1) (g - m);  v += (1 - b2) (g g - v);  W -= lr_t m / (sqrt(v) + eps),
+                # computed in place through one scratch array: a quarter faster
+                # than with a new temporary array for every operation.
+                step = xp.subtract(grad, m)
+                step *= 1.0 - self.beta_1
+                m += step
+                xp.multiply(grad, grad, out=step)
+                step -= v
+                step *= 1.0 - self.beta_2
+                v += step
+                if self.amsgrad:
+                    v_hat = self.slot("v_hat", key, param)
+                    xp.maximum(v_hat, v, out=v_hat)
+                    xp.sqrt(v_hat, out=step)
+                else:
+                    xp.sqrt(v, out=step)
+                step += self.epsilon
+                xp.divide(m, step, out=step)
+                step *= lr_t
+                param -= step
             if t % self.FLUSH_EVERY == 0:
                 _flush_denormals(xp, m)
         self.iterations = t

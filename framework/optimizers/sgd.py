@@ -3,6 +3,7 @@
 The book's `Momentum` and `Nesterov` are this class with momentum on by default.
 """
 
+from framework.backend import get_backend
 from framework.optimizers.base import Optimizer
 
 
@@ -26,12 +27,19 @@ class SGD(Optimizer):
 
     def update(self, params, grads):
         lr, momentum = self.learning_rate, self.momentum
+        backend = get_backend()
+        rule = "sgd" if momentum == 0.0 else "nesterov" if self.nesterov else "momentum"
         for key, param in params.items():
             grad = grads[key]
+            # The backend may run each rule's lines in one compiled pass, with
+            # the same numbers (see backends.numpy_fused); they are the reference.
             if momentum == 0.0:
-                param -= lr * grad
+                if not backend.fused_update(rule, (param, grad), (lr,)):
+                    param -= lr * grad
                 continue
             velocity = self.slot("velocity", key, param)
+            if backend.fused_update(rule, (param, grad, velocity), (lr, momentum)):
+                continue
             velocity *= momentum
             velocity -= lr * grad
             if self.nesterov:
