@@ -10,7 +10,8 @@ and then the framework on the same arrays, and a fresh process for the same
 model in PyTorch (when it is installed: ``pip install -e '.[bench]'``).
 Framework and PyTorch processes alternate, so both see the same machine
 load; the table shows medians, and the ratio of each repeat. Also printed:
-the BLAS library and its threads (threadpoolctl), the time of
+the BLAS library and its threads (threadpoolctl), whether the optimizers'
+updates ran in one compiled pass (Numba, the ``fast`` extra), the time of
 ``import framework``, and the peak memory one training epoch allocates
 (tracemalloc) beside what it needs: two batches' activations and the
 parameter-sized buffers (weights, gradients, optimizer slots).
@@ -51,7 +52,8 @@ def framework_worker(row, samples, memory, default_floor=True):
 
     chosen = threads.blas_threads()  # "auto" reads the machine's load: record what it chose
     ours = workloads.framework_epoch(net, x, t, batch_size, what)
-    result = {"floor": floor, "ours": ours, "blas": blas_info(), "threads": chosen or "library's"}
+    result = {"floor": floor, "ours": ours, "blas": blas_info(), "threads": chosen or "library's",
+              "updates": _update_kind()}
     try:  # the same products with one BLAS thread, as the framework runs them
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -67,6 +69,17 @@ def framework_worker(row, samples, memory, default_floor=True):
         result["data"] = x.nbytes + t.nbytes
         result["budget"] = _memory_budget(net, batch_size, what)
     return result
+
+
+def _update_kind():
+    """How the NumPy backend ran the optimizers' updates: in one pass (Numba) or as NumPy lines."""
+    from framework.backends import numpy_fused
+
+    if not numpy_fused.enabled():
+        return "NumPy lines (no Numba, or FRAMEWORK_NUMBA=off)"
+    import numba
+
+    return f"one pass, Numba {numba.__version__}"
 
 
 def _memory_budget(net, batch_size, what):
@@ -113,7 +126,7 @@ def import_time(repeats=5):
     worker processes here drop it, and one untimed import writes the cache.
     """
     code = ("import sys, time; s = time.perf_counter(); import framework; d = time.perf_counter() - s; "
-            "print(d, [m for m in ('cupy', 'h5py', 'sklearn', 'torch') if m in sys.modules])")
+            "print(d, [m for m in ('cupy', 'h5py', 'sklearn', 'torch', 'numba') if m in sys.modules])")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", "import framework"], env=env, check=True)
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
@@ -176,6 +189,7 @@ def main():
         lines.append((line, detail))
         print(line, file=sys.stderr, flush=True)  # progress; the table comes at the end
     print(f"BLAS: {blas}" + (f"; PyTorch threads: {torch_runs[0]['threads']}" if with_torch else "; PyTorch: not installed"))
+    print(f"optimizer updates: {runs[0]['updates']}")
     print(header)
     for line, detail in lines:
         print(line)
