@@ -144,4 +144,24 @@ def _adam(param, grad, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, lr_t):
         param[i] = param[i] - m_i / (math.sqrt(v_i) + epsilon) * lr_t
 
 
-KERNELS = {"sgd": _sgd, "momentum": _momentum, "nesterov": _nesterov, "adam": _adam}
+def _rmsprop(param, grad, s, rho, one_minus_rho, epsilon, lr):
+    # s *= rho; s += (1 - rho) * (grad * grad)
+    # step = s + epsilon; step = sqrt(step); step = grad / step; step *= lr; param -= step
+    for i in range(param.size):
+        g = grad[i]
+        s_i = s[i] * rho + one_minus_rho * (g * g)
+        s[i] = s_i
+        param[i] = param[i] - g / math.sqrt(s_i + epsilon) * lr
+
+
+def _adagrad(param, grad, h, epsilon, lr):
+    # h += grad * grad; step = h + epsilon; step = sqrt(step); step = grad / step; step *= lr; param -= step
+    for i in range(param.size):
+        g = grad[i]
+        h_i = h[i] + g * g
+        h[i] = h_i
+        param[i] = param[i] - g / math.sqrt(h_i + epsilon) * lr
+
+
+KERNELS = {"sgd": _sgd, "momentum": _momentum, "nesterov": _nesterov, "adam": _adam, "rmsprop": _rmsprop,
+           "adagrad": _adagrad}

@@ -46,7 +46,8 @@ class Backend:
     def fused_update(self, rule, arrays, scalars):
         """Apply optimizer `rule` to `arrays` in place in one compiled pass; False if this backend cannot.
 
-        `rule` is ``"sgd"``, ``"momentum"``, ``"nesterov"`` or ``"adam"``;
+        `rule` is ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"rmsprop"`` or ``"adagrad"`` (`backends.numpy_fused.KERNELS`);
         `arrays` are ``(param, grad, slots...)`` and `scalars` Python floats,
         in the order the optimizer passes them. A backend that does it must
         give the optimizer's own numbers bit for bit. By default it cannot:

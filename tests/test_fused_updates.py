@@ -31,6 +31,9 @@ OPTIMIZERS = {
     "adam": lambda: fw.optimizers.Adam(learning_rate=0.01),
     "adamw": lambda: fw.optimizers.AdamW(learning_rate=0.01, weight_decay=0.004),
     "adam-clipnorm": lambda: fw.optimizers.Adam(learning_rate=0.01, clipnorm=1.0, epsilon=1e-3),
+    "rmsprop": lambda: fw.optimizers.RMSprop(learning_rate=0.01),
+    "adagrad": lambda: fw.optimizers.AdaGrad(learning_rate=0.01),
+    "adagrad-accumulator": lambda: fw.optimizers.AdaGrad(learning_rate=0.01, initial_accumulator_value=0.5),
 }
 
 
@@ -85,9 +88,12 @@ def test_fused_update_gives_the_plain_lines_bits(name, dtype, monkeypatch):
         np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=f"{name} {key}")
 
 
-def test_amsgrad_runs_the_plain_lines(monkeypatch):
-    monkeypatch.setattr(numpy_fused, "update", lambda *args: pytest.fail("AMSGrad has no kernel"))
-    _steps(lambda: fw.optimizers.Adam(amsgrad=True), np.float32, steps=1)
+@pytest.mark.parametrize("make", [lambda: fw.optimizers.Adam(amsgrad=True),
+                                  lambda: fw.optimizers.RMSprop(centered=True),
+                                  lambda: fw.optimizers.RMSprop(momentum=0.5)])
+def test_variants_without_a_kernel_run_the_plain_lines(make, monkeypatch):
+    monkeypatch.setattr(numpy_fused, "update", lambda *args: pytest.fail("this variant has no kernel"))
+    _steps(make, np.float32, steps=1)
 
 
 def test_fused_update_declines_what_it_cannot_do_and_changes_nothing(monkeypatch):

@@ -21,11 +21,16 @@ class AdaGrad(Optimizer):
         self.epsilon = self._hyper(epsilon, "epsilon", low=0.0, low_inclusive=False)
 
     def update(self, params, grads):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
         lr = self.learning_rate
         for key, param in params.items():
             grad = grads[key]
             h = self.slot("accumulator", key, param, fill=self.initial_accumulator_value)
+            # The backend may run the lines below in one compiled pass, with
+            # the same numbers (see backends.numpy_fused); they are the reference.
+            if backend.fused_update("adagrad", (param, grad, h), (self.epsilon, lr)):
+                continue
             h += grad * grad
             step = h + self.epsilon
             xp.sqrt(step, out=step)

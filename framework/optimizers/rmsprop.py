@@ -25,11 +25,17 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def update(self, params, grads):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
         lr, rho = self.learning_rate, self.rho
+        plain_rule = not self.centered and self.momentum == 0.0
         for key, param in params.items():
             grad = grads[key]
             s = self.slot("velocity", key, param)
+            # The backend may run the lines below in one compiled pass, with
+            # the same numbers (see backends.numpy_fused); they are the reference.
+            if plain_rule and backend.fused_update("rmsprop", (param, grad, s), (rho, 1.0 - rho, self.epsilon, lr)):
+                continue
             s *= rho
             s += (1.0 - rho) * (grad * grad)
             if self.centered:
