@@ -144,6 +144,20 @@ def _adam(param, grad, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, lr_t):
         param[i] = param[i] - m_i / (math.sqrt(v_i) + epsilon) * lr_t
 
 
+def _nadam(param, grad, m, v, one_minus_beta_1, one_minus_beta_2, m_scale, g_scale, v_scale, epsilon, lr):
+    # m += (1 - b1) * (grad - m); v += (1 - b2) * (grad * grad - v)
+    # m_hat = m_scale * m; m_hat += g_scale * grad
+    # denominator = sqrt(v_scale * v) + epsilon; param -= lr * (m_hat / denominator)
+    for i in range(param.size):
+        g = grad[i]
+        m_i = m[i] + one_minus_beta_1 * (g - m[i])
+        v_i = v[i] + one_minus_beta_2 * (g * g - v[i])
+        m[i] = m_i
+        v[i] = v_i
+        m_hat = m_scale * m_i + g_scale * g
+        param[i] = param[i] - lr * (m_hat / (math.sqrt(v_scale * v_i) + epsilon))
+
+
 def _rmsprop(param, grad, s, rho, one_minus_rho, epsilon, lr):
     # s *= rho; s += (1 - rho) * (grad * grad)
     # step = s + epsilon; step = sqrt(step); step = grad / step; step *= lr; param -= step
@@ -163,5 +177,5 @@ def _adagrad(param, grad, h, epsilon, lr):
         param[i] = param[i] - g / math.sqrt(h_i + epsilon) * lr
 
 
-KERNELS = {"sgd": _sgd, "momentum": _momentum, "nesterov": _nesterov, "adam": _adam, "rmsprop": _rmsprop,
-           "adagrad": _adagrad}
+KERNELS = {"sgd": _sgd, "momentum": _momentum, "nesterov": _nesterov, "adam": _adam, "nadam": _nadam,
+           "rmsprop": _rmsprop, "adagrad": _adagrad}

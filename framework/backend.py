@@ -47,7 +47,7 @@ class Backend:
         """Apply optimizer `rule` to `arrays` in place in one compiled pass; False if this backend cannot.
 
         `rule` is ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"rmsprop"`` or ``"adagrad"`` (`backends.numpy_fused.KERNELS`);
+        ``"nadam"``, ``"rmsprop"`` or ``"adagrad"`` (`backends.numpy_fused.KERNELS`);
         `arrays` are ``(param, grad, slots...)`` and `scalars` Python floats,
         in the order the optimizer passes them. A backend that does it must
         give the optimizer's own numbers bit for bit. By default it cannot:

@@ -31,6 +31,7 @@ OPTIMIZERS = {
     "adam": lambda: fw.optimizers.Adam(learning_rate=0.01),
     "adamw": lambda: fw.optimizers.AdamW(learning_rate=0.01, weight_decay=0.004),
     "adam-clipnorm": lambda: fw.optimizers.Adam(learning_rate=0.01, clipnorm=1.0, epsilon=1e-3),
+    "nadam": lambda: fw.optimizers.Nadam(learning_rate=0.01),
     "rmsprop": lambda: fw.optimizers.RMSprop(learning_rate=0.01),
     "adagrad": lambda: fw.optimizers.AdaGrad(learning_rate=0.01),
     "adagrad-accumulator": lambda: fw.optimizers.AdaGrad(learning_rate=0.01, initial_accumulator_value=0.5),
@@ -45,7 +46,7 @@ def _with_specials(rng, dtype, scale):
     return x
 
 
-def _steps(make, dtype, steps=3):
+def _steps(make, dtype, steps=4):
     """Weights and optimizer slots after `steps` updates (each step's gradients drawn from one seed)."""
     rng = np.random.default_rng(0)
     params = {"layer/W": _with_specials(rng, dtype, 1.0), "layer/b": _with_specials(rng, dtype, 1.0)}

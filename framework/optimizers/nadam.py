@@ -38,7 +38,8 @@ class Nadam(Optimizer):
         return product
 
     def update(self, params, grads):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
         t = self.iterations + 1
         lr, b1, b2 = self.learning_rate, self.beta_1, self.beta_2
         mu_t, mu_next = self._mu(t), self._mu(t + 1)
@@ -50,6 +51,11 @@ class Nadam(Optimizer):
             grad = grads[key]
             m = self.slot("m", key, param)
             v = self.slot("v", key, param)
+            # The backend may run the lines below in one compiled pass, with
+            # the same numbers (see backends.numpy_fused); they are the reference.
+            if backend.fused_update("nadam", (param, grad, m, v),
+                                    (1.0 - b1, 1.0 - b2, m_scale, g_scale, v_scale, self.epsilon, lr)):
+                continue
             m += (1.0 - b1) * (grad - m)
             v += (1.0 - b2) * (grad * grad - v)
             m_hat = m_scale * m
