@@ -105,7 +105,7 @@ def _kernel(rule, dtype, n_arrays, n_scalars):
 
 
 # Each kernel is the optimizer's NumPy lines written for one weight i; the
-# comments give those lines. Every temporary NumPy rounds to the dtype is
+# comments give those lines. Every temporary that NumPy rounds to the dtype is
 # rounded here too, because each operation's operands are of that dtype.
 
 def _sgd(param, grad, lr):
