@@ -153,3 +153,20 @@ def test_an_epochs_order_is_numpys_permutation_in_four_byte_indices():
         order = data.epoch_order(seed, epoch, n)
         assert order.dtype == np.int32
         np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))
+
+
+def test_shuffled_in_memory_batches_are_exactly_the_indexed_rows():
+    # ArrayBatches gathers a shuffled batch with numpy.take (faster); x[index] is the reference.
+    values = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -3e38, 1.5], dtype=np.float32)
+    x = np.random.default_rng(3).choice(values, size=(53, 2, 3)).astype(np.float32)
+    y = np.arange(53) % 4
+    order = data.epoch_order(7, 0, 53)
+    batches = list(data.adapters.ArrayBatches(x, y, 8).batches(order))
+    assert len(batches) == 7
+    for start, (x_batch, y_batch) in zip(range(0, 53, 8), batches):
+        index = order[start:start + 8]
+        assert x_batch.shape == x[index].shape and x_batch.dtype == x.dtype
+        assert x_batch.tobytes() == x[index].tobytes()  # every bit: -0.0, NaN and denormals too
+        assert y_batch.tobytes() == y[index].tobytes() and y_batch.dtype == y.dtype
+    in_order = list(data.adapters.ArrayBatches(x, y, 8).batches())
+    assert all(np.shares_memory(x_batch, x) for x_batch, _ in in_order)  # in order: views, no copy
