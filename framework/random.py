@@ -5,6 +5,7 @@ backend, so a seeded model starts from the same weights on every backend.
 """
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -68,3 +69,46 @@ def fixed_noise():
 def noise_fixed():
     """True inside `fixed_noise()`: random layers must not advance their streams."""
     return _noise_fixed
+
+
+def uniform_at_least(seed, shape, threshold):
+    """``numpy.random.default_rng(seed).random(shape, dtype=float32) >= threshold``: the same booleans, made faster.
+
+    NumPy makes each float32 uniform from 32 bits of its generator (PCG64:
+    the low, then the high half of each 64-bit draw) as
+    ``(bits >> 8) * 2**-24``. So ``uniform >= threshold`` is the integer test
+    ``bits >= ceil(threshold * 2**24) << 8``, and the floats need not be
+    made. Measured after a matrix product, as in training: the mask of 128 x
+    256 units took 122 instead of 197 us, Dropout's whole forward 138-150
+    instead of 166-181 us. Whether NumPy still makes
+    its floats so is checked once per process, against its own floats;
+    where it does not, the plain expression runs.
+    """
+    if not _raw_bits_make_floats():
+        return np.random.default_rng(seed).random(shape, dtype=np.float32) >= threshold
+    size = math.prod(shape)
+    # NumPy compares in the type it promotes to: float32 for a Python float
+    # (threshold rounded to float32 first), float64 for a NumPy float64.
+    compared = np.result_type(np.float32, threshold).type(threshold)
+    units = math.ceil(float(compared) * 2**24)  # exact: a power-of-2 scaling
+    if units <= 0:
+        return np.ones(shape, dtype=bool)
+    if units >= 2**24:  # the largest uniform is 1 - 2**-24: nothing passes
+        return np.zeros(shape, dtype=bool)
+    bits = np.random.PCG64(seed).random_raw((size + 1) // 2).view(np.uint32)[:size]
+    return (bits >= np.uint32(units << 8)).reshape(shape)
+
+
+_raw_bits_ok = None  # whether `uniform_at_least` may use the raw bits; checked on first use
+
+
+def _raw_bits_make_floats():
+    """Whether NumPy's float32 uniforms are (raw bits >> 8) * 2**-24, low half first (checked once)."""
+    global _raw_bits_ok
+    if _raw_bits_ok is None:
+        seed = [2026, 12, 3]
+        floats = np.random.default_rng(seed).random(65, dtype=np.float32)
+        bits = np.random.PCG64(seed).random_raw(33).view(np.uint32)[:65]
+        made = (bits >> 8).astype(np.float32) * np.float32(2.0**-24)  # exact: 24-bit integers times a power of 2
+        _raw_bits_ok = bool(np.array_equal(floats, made))
+    return _raw_bits_ok

@@ -169,3 +169,44 @@ def test_a_bad_random_state_is_refused_and_changes_nothing(state):
     with pytest.raises(InvalidArgumentError, match="random state"):
         layer.set_random_state(state)
     assert layer.calls == 4
+
+
+THRESHOLDS = [0.0, 0.2, 0.5, 1 / 3, 0.7, 3355443 * 2.0**-24, 3355443 * 2.0**-24 + 1e-12, 3355443 * 2.0**-24 - 1e-12,
+              1e-30, 2.0**-24, 1 - 2.0**-24, 1 - 2.0**-25, 0.99999999, float(np.float32(0.2))]
+
+
+@pytest.mark.parametrize("raw_bits", [True, False], ids=["raw-bits", "numpy-floats"])
+def test_uniform_at_least_is_numpys_float_comparison(monkeypatch, raw_bits):
+    # The plain expression is the reference; both paths must give its booleans.
+    from framework import random
+
+    if raw_bits:
+        if np.little_endian:
+            assert random._raw_bits_make_floats()  # this NumPy makes its floats so: the fast path is what runs
+    else:
+        monkeypatch.setattr(random, "_raw_bits_ok", False)
+    # Thresholds at, just above and just below drawn uniforms: where > and >=, or a
+    # ceiling and a floor, would differ (a chance of 2**-32 per unit otherwise).
+    uniforms = np.random.default_rng([42, 7]).random(128 * 256, dtype=np.float32)
+    # and a uniform made of 32 bits whose lowest 8 (dropped by NumPy) are zero: there `bits >= limit` is tight
+    raw = np.random.PCG64([42, 7]).random_raw(128 * 256 // 2).view(np.uint32)
+    tight = int(np.flatnonzero(raw % 256 == 0)[0])
+    drawn = uniforms[[0, 3, 39, tight]].tolist()
+    at_draws = [value + offset for value in drawn for offset in (0.0, 1e-12, -1e-12, 2.0**-26)]
+    # As Python floats (NumPy compares them in float32) and as NumPy float64 (compared in float64).
+    for threshold in THRESHOLDS + at_draws + [np.float64(value) for value in at_draws] + [-0.5, 1.5, 1.0]:
+        for shape in [(128, 256), (3, 5), (7,), (1, 1, 3), (1,), (), (40,)]:
+            for seed in ([0, 0], [42, 7], [2**63 - 2, 123456]):
+                keep = random.uniform_at_least(seed, shape, threshold)
+                expected = np.random.default_rng(seed).random(shape, dtype=np.float32) >= threshold
+                assert keep.dtype == bool and keep.shape == np.shape(expected)
+                assert np.array_equal(keep, expected), (threshold, shape, seed)
+
+
+def test_dropout_masks_of_odd_sizes_follow_the_stream():
+    # An odd number of units uses half of the last 64-bit draw.
+    x = np.ones((3, 7), dtype=np.float32)
+    layer = layers.Dropout(0.45, seed=9)
+    for call in range(4):
+        out = layer.forward(x, training=True)
+        assert np.array_equal(out, x * expected_mask(9, call, x.shape, 0.45).astype(np.float32))

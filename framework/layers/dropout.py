@@ -58,13 +58,15 @@ class Dropout(Layer):
         super().build(input_shape)
 
     def _draw_mask(self, shape, dtype):
-        uniform = np.random.default_rng([self.seed, self.calls]).random(shape, dtype=np.float32)
+        # keep = default_rng([seed, calls]).random(shape, dtype=float32) >= rate,
+        # the same booleans made without the floats (see random.uniform_at_least)
+        keep = random.uniform_at_least([self.seed, self.calls], shape, self.rate)
         if not random.noise_fixed():
             self.calls += 1
         scale = np.asarray(1.0 / (1.0 - self.rate), dtype=dtype)
         # Built on the host in the input's dtype, so float32 stays float32; a
         # kept unit is True * scale = scale, a dropped one 0, in one pass.
-        return get_backend().asarray(np.multiply(uniform >= self.rate, scale, dtype=dtype))
+        return get_backend().asarray(np.multiply(keep, scale, dtype=dtype))
 
     def forward(self, x, training=False):
         if not self.built:
