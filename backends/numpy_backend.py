@@ -20,7 +20,7 @@ import sys
 import numpy
 
 from framework.backend import Backend
-from framework.backends import numpy_fused
+from framework.backends import numpy_fused, numpy_fused_bn
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -63,6 +63,12 @@ class NumpyBackend(Backend):
 
     def fused_update(self, rule, arrays, scalars):
         return numpy_fused.update(rule, arrays, scalars)  # through Numba, where installed
+
+    def fused_batch_norm(self, x, gamma, beta, epsilon):
+        return numpy_fused_bn.forward(x, gamma, beta, epsilon)  # through Numba, where installed
+
+    def fused_batch_norm_backward(self, dout, xhat, gamma, std):
+        return numpy_fused_bn.backward(dout, xhat, gamma, std)
 
     def prepare_loop(self):
         global _malloc_tuned

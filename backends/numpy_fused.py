@@ -41,7 +41,7 @@ import numpy
 FUSE_MIN = 16384
 
 _numba = None  # the module once imported; False where it cannot be
-_compiled = {}  # (rule, dtype) -> compiled kernel; None where compiling failed
+_compiled = {}  # (rule, dtype) -> compiled kernel; None where compiling failed (also numpy_fused_bn's)
 
 
 def enabled():
@@ -100,18 +100,24 @@ def _import_numba():
 
 def _kernel(rule, dtype, n_arrays, n_scalars):
     """`rule`'s kernel for contiguous arrays of `dtype`, compiled (or loaded from the disk cache) on first use."""
-    key = (rule, dtype)
+    scalar = _numba.from_dtype(dtype)
+    signature = _numba.types.void(*[scalar[::1]] * n_arrays, *[scalar] * n_scalars)
+    return compile_kernel((rule, dtype), KERNELS[rule], signature)
+
+
+def compile_kernel(key, function, signature):
+    """`function` compiled by Numba for `signature` once per `key` (cached on disk); None where that fails.
+
+    Call it only once `enabled()` is true.
+    """
     if key not in _compiled:
-        numba = _numba
-        scalar = numba.from_dtype(dtype)
-        signature = numba.types.void(*[scalar[::1]] * n_arrays, *[scalar] * n_scalars)
         # error_model="numpy": a division by zero gives inf or NaN, as in
         # NumPy, instead of a check that also keeps the loop from being vectorised.
         options = {"nogil": True, "error_model": "numpy"}
         _compiled[key] = None
         for cache in (True, False):  # no writable cache folder: compile in every process
             try:
-                _compiled[key] = numba.njit(signature, cache=cache, **options)(KERNELS[rule])
+                _compiled[key] = _numba.njit(signature, cache=cache, **options)(function)
                 break
             except Exception:  # noqa: BLE001, S112  (no memory for LLVM, ...): the NumPy lines run instead
                 continue

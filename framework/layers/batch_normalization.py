@@ -3,6 +3,7 @@
 import numbers
 
 from framework import initializers
+from framework.backend import get_backend
 from framework.config import floatx
 from framework.errors import InvalidArgumentError
 from framework.layers.base import Layer
@@ -128,6 +129,11 @@ class BatchNormalization(Layer):
         shape, axes = self._broadcast(x)
         self.batch_statistics = bool(training) and self.trainable  # a frozen layer runs in inference mode
         if self.batch_statistics:
+            # The backend may run this branch in one compiled pass, with the
+            # same numbers (backends/numpy_fused_bn.py); these lines are the reference.
+            fused = self._fused_forward(x)
+            if fused is not None:
+                return fused
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -142,6 +148,18 @@ class BatchNormalization(Layer):
             out += self.params["beta"].reshape(shape)  # in place: `out` is ours
         return out
 
+    def _fused_forward(self, x):
+        """`forward`'s batch-statistics branch by the backend's `fused_batch_norm`, or None."""
+        if not (x.ndim == 2 and self.scale and self.center):
+            return None
+        done = get_backend().fused_batch_norm(x, self.params["gamma"], self.params["beta"], self.epsilon)
+        if done is None:
+            return None
+        out, self.xhat, std, mean, var = done
+        self.std = std.reshape(1, -1)
+        self._update_moving(mean, var)
+        return out
+
     def _update_moving(self, mean, var):
         # In place, so that anything holding these arrays (a checkpoint being
         # written, set_weights' callers) sees one set of statistics.
@@ -152,6 +170,12 @@ class BatchNormalization(Layer):
 
     def backward(self, dout):
         shape, axes = self._broadcast(dout)
+        if self.batch_statistics and self.needs_input_grad and self.scale and self.center and dout.ndim == 2:
+            done = get_backend().fused_batch_norm_backward(dout, self.xhat, self.params["gamma"], self.std)
+            if done is not None:  # the lines below, in one compiled pass (as in forward)
+                dx, dgamma, dbeta = done
+                self.grads["beta"], self.grads["gamma"] = dbeta, dgamma
+                return dx
         if self.center:
             self.grads["beta"] = dout.sum(axis=axes)
         if self.scale:

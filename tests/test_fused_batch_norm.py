@@ -1,0 +1,136 @@
+"""BatchNormalization's compiled training pass gives the layer's own NumPy lines' numbers, bit for bit.
+
+The reference is the layer's plain code, run with ``FRAMEWORK_NUMBA=off``;
+the same forward and backward then run through the kernels of
+backends/numpy_fused_bn.py, on activations and gradients that hold the
+special values in some features as well as ordinary numbers in others.
+Every bit must agree, signed zeros, infinities and denormals included; a
+NaN must stay a NaN.
+"""
+
+import numpy as np
+import pytest
+
+import framework as fw
+from framework import layers
+from framework.backend import get_backend
+from framework.backends import numpy_fused_bn
+
+from .test_fused_updates import SPECIAL, _bits
+
+pytest.importorskip("numba")
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the plain lines: intended
+
+
+def _activations(rng, shape, dtype):
+    """Normal numbers, with special values in a third of the features and one feature all -0.0."""
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    features = shape[1]
+    special = rng.choice(features, size=max(1, features // 3), replace=False)
+    column = x[:, special]
+    at = rng.random(column.shape) < 0.2
+    column[at] = np.asarray(SPECIAL, dtype)[rng.integers(0, len(SPECIAL), size=int(at.sum()))]
+    x[:, special] = column
+    x[:, special[0]] = -0.0  # a sum that must start from the first row: 0 + (-0.0) is +0.0
+    return x
+
+
+def _layer_pass(x, dout, gamma, beta, steps=2):
+    """Everything a layer's training forward and backward produce, over `steps` calls."""
+    layer = layers.BatchNormalization(momentum=0.9)
+    layer.build(x.shape)
+    layer.params["gamma"] = gamma.copy()
+    layer.params["beta"] = beta.copy()
+    layer.state = {key: value.astype(x.dtype) for key, value in layer.state.items()}
+    layer.needs_input_grad = True
+    results = {}
+    for step in range(steps):
+        out = layer.forward(x * x.dtype.type(step + 1), training=True)  # -0.0 stays -0.0
+        dx = layer.backward(dout)
+        results.update({f"out{step}": out, f"xhat{step}": layer.xhat, f"std{step}": layer.std, f"dx{step}": dx,
+                        f"dgamma{step}": layer.grads["gamma"], f"dbeta{step}": layer.grads["beta"]})
+    results.update(layer.state)
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 256), (4096, 8), (3, 8192), (1, 16384), (257, 67)])
+def test_fused_batch_norm_gives_the_plain_lines_bits(shape, dtype, monkeypatch):
+    rng = np.random.default_rng(sum(shape))
+    x, dout = _activations(rng, shape, dtype), _activations(rng, shape, dtype) * dtype(0.1)
+    gamma = _activations(rng, (1, shape[1]), dtype)[0]
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    calls = []
+    for name in ("forward", "backward"):
+        real = getattr(numpy_fused_bn, name)
+
+        def spy(*args, real=real):
+            result = real(*args)
+            calls.append(result is not None)
+            return result
+
+        monkeypatch.setattr(numpy_fused_bn, name, spy)
+    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    expected = _layer_pass(x, dout, gamma, beta)
+    assert not any(calls)
+    calls.clear()
+    monkeypatch.delenv("FRAMEWORK_NUMBA")
+    got = _layer_pass(x, dout, gamma, beta)
+
+    assert calls == [True] * 4, "the compiled kernels did not run"
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key].dtype == dtype and got[key].shape == expected[key].shape, key
+        np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=key)
+
+
+def test_fused_batch_norm_declines_what_it_cannot_do():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((128, 256)).astype(np.float32)
+    gamma, beta = np.ones(256, np.float32), np.zeros(256, np.float32)
+    backend = get_backend()
+    cases = {
+        "image maps (4-d)": (x.reshape(128, 4, 8, 8), gamma[:4], beta[:4]),
+        "a strided view": (x[:, ::2].copy().T, np.ones(128, np.float32), np.zeros(128, np.float32)),
+        "mixed dtypes": (x.astype(np.float64), gamma, beta),
+        "fewer than FUSE_MIN activations": (x[:8], gamma, beta),
+        "integers": (x.astype(np.int32), gamma.astype(np.int32), beta.astype(np.int32)),
+    }
+    for case, (inputs, g, b) in cases.items():
+        assert backend.fused_batch_norm(inputs, g, b, 1e-3) is None, case
+    assert backend.fused_batch_norm(x, gamma, beta, 1e-3) is not None
+    assert backend.fused_batch_norm_backward(x, x, gamma, np.ones((1, 256), np.float32)) is not None
+    assert backend.fused_batch_norm_backward(x, x.astype(np.float64), gamma, np.ones(256, np.float32)) is None
+
+
+@pytest.mark.parametrize("options", [{"scale": False}, {"center": False}])
+def test_a_layer_without_gamma_or_beta_runs_its_lines(options, monkeypatch):
+    monkeypatch.setattr(numpy_fused_bn, "forward", lambda *args: pytest.fail("no kernel for this layer"))
+    monkeypatch.setattr(numpy_fused_bn, "backward", lambda *args: pytest.fail("no kernel for this layer"))
+    layer = layers.BatchNormalization(**options)
+    x = np.random.default_rng(5).standard_normal((128, 256)).astype(np.float32)
+    layer.build(x.shape)
+    layer.needs_input_grad = True
+    layer.backward(layer.forward(x, training=True))
+
+
+def test_a_model_with_batch_normalization_trains_to_the_same_weights_with_and_without(monkeypatch):
+    rng = np.random.default_rng(6)
+    x = rng.random((512, 100), dtype=np.float32)
+    t = rng.integers(0, 4, 512)
+
+    def weights_after_fit():
+        fw.set_seed(0)
+        model = fw.Sequential([layers.Affine(256), layers.BatchNormalization(), layers.ReLU(),
+                               layers.Affine(4), layers.SoftmaxWithLoss()])
+        model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
+        model.fit(x, t, batch_size=128, epochs=2, verbose=0)
+        return model.get_weights() + [model.layers[1].state[key] for key in ("moving_mean", "moving_variance")]
+
+    monkeypatch.setenv("FRAMEWORK_BLAS_THREADS", "1")  # "auto" follows the load: the products could differ
+    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    expected = weights_after_fit()
+    monkeypatch.delenv("FRAMEWORK_NUMBA")
+    got = weights_after_fit()
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
