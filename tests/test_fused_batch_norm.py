@@ -16,7 +16,7 @@ from framework import layers
 from framework.backend import get_backend
 from framework.backends import numpy_fused_bn
 
-from .test_fused_updates import SPECIAL, _bits
+from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the plain lines: intended
@@ -127,10 +127,4 @@ def test_a_model_with_batch_normalization_trains_to_the_same_weights_with_and_wi
         model.fit(x, t, batch_size=128, epochs=2, verbose=0)
         return model.get_weights() + [model.layers[1].state[key] for key in ("moving_mean", "moving_variance")]
 
-    monkeypatch.setenv("FRAMEWORK_BLAS_THREADS", "1")  # "auto" follows the load: the products could differ
-    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
-    expected = weights_after_fit()
-    monkeypatch.delenv("FRAMEWORK_NUMBA")
-    got = weights_after_fit()
-    for a, b in zip(got, expected):
-        np.testing.assert_array_equal(_bits(a), _bits(b))
+    assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
