@@ -64,11 +64,11 @@ class NumpyBackend(Backend):
     def fused_update(self, rule, arrays, scalars):
         return numpy_fused.update(rule, arrays, scalars)  # through Numba, where installed
 
-    def fused_batch_norm(self, x, gamma, beta, epsilon):
-        return numpy_fused_bn.forward(x, gamma, beta, epsilon)  # through Numba, where installed
+    def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
+        return numpy_fused_bn.forward(x, axis, gamma, beta, epsilon)  # through Numba, where installed
 
-    def fused_batch_norm_backward(self, dout, xhat, gamma, std):
-        return numpy_fused_bn.backward(dout, xhat, gamma, std)
+    def fused_batch_norm_backward(self, dout, axis, xhat, gamma, std):
+        return numpy_fused_bn.backward(dout, axis, xhat, gamma, std)
 
     def prepare_loop(self):
         global _malloc_tuned

@@ -55,16 +55,17 @@ class Backend:
         """
         return False
 
-    def fused_batch_norm(self, x, gamma, beta, epsilon):
-        """BatchNormalization's training forward on 2-d `x` in one compiled pass; None if this backend cannot.
+    def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
+        """BatchNormalization's training forward on `x` in one compiled pass; None if this backend cannot.
 
-        Returns ``(out, xhat, std, mean, var)``, the (N, D) arrays and the
-        (D,) statistics, bit for bit those of the layer's own lines. By
-        default it cannot: the layer runs its lines (see `backends.numpy_fused_bn`).
+        `axis` is the feature axis. Returns ``(out, xhat, std, mean, var)``:
+        `out` and `xhat` shaped as `x`, the statistics (C,), bit for bit
+        those of the layer's own lines. By default it cannot: the layer runs
+        its lines (see `backends.numpy_fused_bn`).
         """
         return None
 
-    def fused_batch_norm_backward(self, dout, xhat, gamma, std):
+    def fused_batch_norm_backward(self, dout, axis, xhat, gamma, std):
         """``(dx, dgamma, dbeta)`` of BatchNormalization's training backward, as `fused_batch_norm`; None by default."""
         return None
 

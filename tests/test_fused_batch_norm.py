@@ -22,22 +22,22 @@ pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the plain lines: intended
 
 
-def _activations(rng, shape, dtype):
+def _activations(rng, shape, dtype, axis=1):
     """Normal numbers, with special values in a third of the features and one feature all -0.0."""
-    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
-    features = shape[1]
+    x = np.moveaxis((rng.standard_normal(shape) * 3 + 1).astype(dtype), axis, 0)  # features first, a view
+    features = x.shape[0]
     special = rng.choice(features, size=max(1, features // 3), replace=False)
-    column = x[:, special]
-    at = rng.random(column.shape) < 0.2
-    column[at] = np.asarray(SPECIAL, dtype)[rng.integers(0, len(SPECIAL), size=int(at.sum()))]
-    x[:, special] = column
-    x[:, special[0]] = -0.0  # a sum that must start from the first row: 0 + (-0.0) is +0.0
-    return x
+    for feature in special:
+        values = x[feature]
+        at = rng.random(values.shape) < 0.2
+        values[at] = np.asarray(SPECIAL, dtype)[rng.integers(0, len(SPECIAL), size=int(at.sum()))]
+    x[special[0]] = -0.0  # a sum that must start from NumPy's start: 0 + (-0.0) is +0.0
+    return np.ascontiguousarray(np.moveaxis(x, 0, axis))
 
 
-def _layer_pass(x, dout, gamma, beta, steps=2):
+def _layer_pass(x, dout, gamma, beta, axis, steps=2):
     """Everything a layer's training forward and backward produce, over `steps` calls."""
-    layer = layers.BatchNormalization(momentum=0.9)
+    layer = layers.BatchNormalization(axis=axis, momentum=0.9)
     layer.build(x.shape)
     layer.params["gamma"] = gamma.copy()
     layer.params["beta"] = beta.copy()
@@ -53,13 +53,21 @@ def _layer_pass(x, dout, gamma, beta, steps=2):
     return results
 
 
+# (shape, feature axis): rows of features; images with the channels on axis 1, whose
+# maps NumPy sums pairwise (maps of under 8, up to 128 and over 128 numbers); channels last.
+CASES = [((128, 256), 1), ((4096, 8), 1), ((3, 8192), 1), ((1, 16384), 1), ((257, 67), -1),
+         ((100, 30, 24, 24), 1), ((64, 16, 4, 4), 1), ((40, 3, 11, 13), 1), ((6, 2, 33, 50), 1),
+         ((2, 4, 16, 129), 1), ((300, 20, 7), 1), ((1, 9, 45, 45), 1), ((16, 12, 12, 8), -1)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(128, 256), (4096, 8), (3, 8192), (1, 16384), (257, 67)])
-def test_fused_batch_norm_gives_the_plain_lines_bits(shape, dtype, monkeypatch):
+@pytest.mark.parametrize("shape, axis", CASES)
+def test_fused_batch_norm_gives_the_plain_lines_bits(shape, axis, dtype, monkeypatch):
     rng = np.random.default_rng(sum(shape))
-    x, dout = _activations(rng, shape, dtype), _activations(rng, shape, dtype) * dtype(0.1)
-    gamma = _activations(rng, (1, shape[1]), dtype)[0]
-    beta = rng.standard_normal(shape[1]).astype(dtype)
+    x, dout = _activations(rng, shape, dtype, axis), _activations(rng, shape, dtype, axis) * dtype(0.1)
+    features = shape[axis]
+    gamma = _activations(rng, (1, features), dtype)[0]
+    beta = rng.standard_normal(features).astype(dtype)
     calls = []
     for name in ("forward", "backward"):
         real = getattr(numpy_fused_bn, name)
@@ -71,11 +79,11 @@ def test_fused_batch_norm_gives_the_plain_lines_bits(shape, dtype, monkeypatch):
 
         monkeypatch.setattr(numpy_fused_bn, name, spy)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
-    expected = _layer_pass(x, dout, gamma, beta)
+    expected = _layer_pass(x, dout, gamma, beta, axis)
     assert not any(calls)
     calls.clear()
     monkeypatch.delenv("FRAMEWORK_NUMBA")
-    got = _layer_pass(x, dout, gamma, beta)
+    got = _layer_pass(x, dout, gamma, beta, axis)
 
     assert calls == [True] * 4, "the compiled kernels did not run"
     assert got.keys() == expected.keys()
@@ -88,19 +96,22 @@ def test_fused_batch_norm_declines_what_it_cannot_do():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((128, 256)).astype(np.float32)
     gamma, beta = np.ones(256, np.float32), np.zeros(256, np.float32)
+    maps = x.reshape(128, 16, 4, 4)
     backend = get_backend()
     cases = {
-        "image maps (4-d)": (x.reshape(128, 4, 8, 8), gamma[:4], beta[:4]),
-        "a strided view": (x[:, ::2].copy().T, np.ones(128, np.float32), np.zeros(128, np.float32)),
-        "mixed dtypes": (x.astype(np.float64), gamma, beta),
-        "fewer than FUSE_MIN activations": (x[:8], gamma, beta),
-        "integers": (x.astype(np.int32), gamma.astype(np.int32), beta.astype(np.int32)),
+        "features on a middle axis": (maps, 2, gamma[:4], beta[:4]),
+        "a strided view": (x[:, ::2].copy().T, 1, np.ones(128, np.float32), np.zeros(128, np.float32)),
+        "mixed dtypes": (x.astype(np.float64), 1, gamma, beta),
+        "gamma of another size": (x, 1, gamma[:-1], beta),
+        "fewer than FUSE_MIN activations": (x[:8], 1, gamma, beta),
+        "integers": (x.astype(np.int32), 1, gamma.astype(np.int32), beta.astype(np.int32)),
     }
-    for case, (inputs, g, b) in cases.items():
-        assert backend.fused_batch_norm(inputs, g, b, 1e-3) is None, case
-    assert backend.fused_batch_norm(x, gamma, beta, 1e-3) is not None
-    assert backend.fused_batch_norm_backward(x, x, gamma, np.ones((1, 256), np.float32)) is not None
-    assert backend.fused_batch_norm_backward(x, x.astype(np.float64), gamma, np.ones(256, np.float32)) is None
+    for case, (inputs, axis, g, b) in cases.items():
+        assert backend.fused_batch_norm(inputs, axis, g, b, 1e-3) is None, case
+    assert backend.fused_batch_norm(x, 1, gamma, beta, 1e-3) is not None
+    assert backend.fused_batch_norm(maps, 1, gamma[:16], beta[:16], 1e-3) is not None
+    assert backend.fused_batch_norm_backward(x, 1, x, gamma, np.ones((1, 256), np.float32)) is not None
+    assert backend.fused_batch_norm_backward(x, 1, x.astype(np.float64), gamma, np.ones(256, np.float32)) is None
 
 
 @pytest.mark.parametrize("options", [{"scale": False}, {"center": False}])

@@ -150,13 +150,14 @@ class BatchNormalization(Layer):
 
     def _fused_forward(self, x):
         """`forward`'s batch-statistics branch by the backend's `fused_batch_norm`, or None."""
-        if not (x.ndim == 2 and self.scale and self.center):
+        if not (self.scale and self.center):
             return None
-        done = get_backend().fused_batch_norm(x, self.params["gamma"], self.params["beta"], self.epsilon)
+        axis = self._feature_axis(x.shape)
+        done = get_backend().fused_batch_norm(x, axis, self.params["gamma"], self.params["beta"], self.epsilon)
         if done is None:
             return None
         out, self.xhat, std, mean, var = done
-        self.std = std.reshape(1, -1)
+        self.std = std.reshape(self._broadcast(x)[0])
         self._update_moving(mean, var)
         return out
 
@@ -170,8 +171,9 @@ class BatchNormalization(Layer):
 
     def backward(self, dout):
         shape, axes = self._broadcast(dout)
-        if self.batch_statistics and self.needs_input_grad and self.scale and self.center and dout.ndim == 2:
-            done = get_backend().fused_batch_norm_backward(dout, self.xhat, self.params["gamma"], self.std)
+        if self.batch_statistics and self.needs_input_grad and self.scale and self.center:
+            axis = self._feature_axis(dout.shape)
+            done = get_backend().fused_batch_norm_backward(dout, axis, self.xhat, self.params["gamma"], self.std)
             if done is not None:  # the lines below, in one compiled pass (as in forward)
                 dx, dgamma, dbeta = done
                 self.grads["beta"], self.grads["gamma"] = dbeta, dgamma
