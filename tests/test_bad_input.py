@@ -180,3 +180,25 @@ def test_every_error_is_a_framework_error():
 def test_set_seed_rejects_bad_seeds(bad):
     with pytest.raises(InvalidArgumentError, match="seed must be a non-negative integer"):
         fw.set_seed(bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finiteness_check_finds_every_nan_and_inf_and_survives_overflow(dtype):
+    # all_finite sums each sample by a matrix-vector product where it can; the elementwise test is the reference.
+    from framework.training.checks import all_finite
+
+    rng = np.random.default_rng(0)
+    for shape in [(50, 7), (4, 1, 5, 5), (3, 70000), (0, 4), (1, 1), (9,)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        for array in (x, x[:, ::2] if x.ndim > 1 else x[::2], np.asfortranarray(x)):
+            assert all_finite(array) is True
+        for bad in (np.nan, np.inf, -np.inf):
+            for at in sorted({0, x.size // 2, x.size - 1}) if x.size else []:
+                y = x.copy()
+                y.reshape(-1)[at] = bad
+                assert all_finite(y) is False, (shape, bad, at)
+    huge = np.full((6, 8), np.finfo(dtype).max, dtype)  # finite, but every sum overflows to inf
+    assert all_finite(huge) is True
+    huge[2, 3] = np.nan
+    assert all_finite(huge) is False
+    assert all_finite(np.arange(12).reshape(3, 4)) is True  # integers: the whole array's sum

