@@ -83,7 +83,7 @@ class ArrayBatches:
             if isinstance(index, slice):  # in order: views, no copy
                 yield x[index], (None if y is None else y[index])
             else:  # shuffled: `take` copies the same rows as x[index], measured 15% faster
-                yield np.take(x, index, axis=0), (None if y is None else np.take(y, index, axis=0))
+                yield x.take(index, axis=0), (None if y is None else y.take(index, axis=0))
 
     def split(self, fraction):
         """(training part, (x_val, y_val)): the last `fraction` of the samples, as Keras takes it."""
