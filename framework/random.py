@@ -80,23 +80,23 @@ def uniform_at_least(seed, shape, threshold):
     ``bits >= ceil(threshold * 2**24) << 8``, and the floats need not be
     made. Measured after a matrix product, as in training: the mask of 128 x
     256 units took 122 instead of 197 us, Dropout's whole forward 138-150
-    instead of 166-181 us. Whether NumPy still makes
-    its floats so is checked once per process, against its own floats;
-    where it does not, the plain expression runs.
+    instead of 166-181 us. Whether NumPy still makes its floats so is
+    checked once per process, against its own floats; where it does not,
+    the plain expression runs.
     """
     if not _raw_bits_make_floats():
         return np.random.default_rng(seed).random(shape, dtype=np.float32) >= threshold
-    size = math.prod(shape)
     # NumPy compares in the type it promotes to: float32 for a Python float
     # (threshold rounded to float32 first), float64 for a NumPy float64.
-    compared = np.result_type(np.float32, threshold).type(threshold)
-    units = math.ceil(float(compared) * 2**24)  # exact: a power-of-2 scaling
-    if units <= 0:
+    value = float(np.result_type(np.float32, threshold).type(threshold))
+    if value <= 0.0:  # every uniform passes (-inf too)
         return np.ones(shape, dtype=bool)
-    if units >= 2**24:  # the largest uniform is 1 - 2**-24: nothing passes
+    if not value < 1.0:  # the largest uniform is 1 - 2**-24: none passes (NaN, inf too)
         return np.zeros(shape, dtype=bool)
+    units = math.ceil(value * 2**24)  # exact: a power-of-2 scaling; at most 2**24
+    size = math.prod(shape)
     bits = np.random.PCG64(seed).random_raw((size + 1) // 2).view(np.uint32)[:size]
-    return (bits >= np.uint32(units << 8)).reshape(shape)
+    return (bits >= np.uint32(units << 8)).reshape(shape) if units < 2**24 else np.zeros(shape, dtype=bool)
 
 
 _raw_bits_ok = None  # whether `uniform_at_least` may use the raw bits; checked on first use

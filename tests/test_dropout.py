@@ -172,7 +172,8 @@ def test_a_bad_random_state_is_refused_and_changes_nothing(state):
 
 
 THRESHOLDS = [0.0, 0.2, 0.5, 1 / 3, 0.7, 3355443 * 2.0**-24, 3355443 * 2.0**-24 + 1e-12, 3355443 * 2.0**-24 - 1e-12,
-              1e-30, 2.0**-24, 1 - 2.0**-24, 1 - 2.0**-25, 0.99999999, float(np.float32(0.2))]
+              1e-30, 2.0**-24, 1 - 2.0**-24, 1 - 2.0**-25, 0.99999999, float(np.float32(0.2)),
+              -0.0, float("nan"), float("inf"), float("-inf")]
 
 
 @pytest.mark.parametrize("raw_bits", [True, False], ids=["raw-bits", "numpy-floats"])
