@@ -120,8 +120,9 @@ def _kernel(name, function, dtype, kinds):
     if kernel is not _MISSING:
         return kernel
     numba = numpy_fused._numba
-    if "i" in kinds.split():
-        _compile_pairwise(numba)
+    if "i" in kinds.split() and not _compile_pairwise(numba):
+        numpy_fused._compiled[(name, dtype)] = None  # asked once: the layer's lines run from now on
+        return None
     scalar = numba.from_dtype(dtype)
     types = {"1": scalar[::1], "2": scalar[:, ::1], "3": scalar[:, :, ::1], "s": scalar,
              "i": numba.types.intp[::1], "i2": numba.types.intp[:, ::1]}
@@ -185,9 +186,15 @@ _pairwise = None  # the compiled `_pairwise_sum`, which the maps' kernels call
 
 
 def _compile_pairwise(numba):
+    """Make `_pairwise` (compiled with the first kernel that calls it); False where Numba refuses."""
     global _pairwise
-    if _pairwise is None:
-        _pairwise = numba.njit(nogil=True, error_model="numpy", cache=True)(_pairwise_sum)
+    for cache in (True, False):  # no writable cache folder: compile in every process
+        if _pairwise is None:
+            try:
+                _pairwise = numba.njit(nogil=True, error_model="numpy", cache=cache)(_pairwise_sum)
+            except Exception:  # noqa: BLE001, S112  the layer's lines run instead
+                continue
+    return _pairwise is not None
 
 
 def _pairwise_sum(row, zero, starts, lengths, pairs, partial):

@@ -151,3 +151,37 @@ def test_a_model_with_batch_normalization_trains_to_the_same_weights_with_and_wi
 
     assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
     assert any(result is not None for result in calls), "the compiled kernels did not run"
+
+
+@pytest.mark.parametrize("refuse", ["the disk cache", "everything"])
+def test_where_numba_refuses_the_layer_still_gives_its_numbers(refuse, monkeypatch):
+    from framework.backends import numpy_fused
+
+    numba = numpy_fused._import_numba()
+    real_njit = numba.njit
+
+    def njit(*args, cache=False, **options):
+        if cache or refuse == "everything":
+            raise RuntimeError("cannot cache function: no locator available")  # as on a read-only install
+        return real_njit(*args, cache=cache, **options)
+
+    x = np.random.default_rng(7).standard_normal((32, 16, 12, 12)).astype(np.float32)
+
+    def layer_pass():
+        layer = layers.BatchNormalization()
+        layer.build(x.shape)
+        layer.needs_input_grad = True
+        out = layer.forward(x, training=True)
+        return [out, layer.backward(x * np.float32(0.5)), layer.grads["gamma"], layer.grads["beta"]]
+
+    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    expected = layer_pass()
+    monkeypatch.delenv("FRAMEWORK_NUMBA")
+    monkeypatch.setattr(numba, "njit", njit)
+    monkeypatch.setattr(numpy_fused, "_compiled", {})  # compile afresh, through the refusing njit
+    monkeypatch.setattr(numpy_fused_bn, "_pairwise", None)
+    got = layer_pass()
+    compiled = numpy_fused._compiled[("batch_norm_maps_forward", x.dtype)]
+    assert (compiled is None) == (refuse == "everything")
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
