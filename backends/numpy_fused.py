@@ -41,7 +41,7 @@ import numpy
 FUSE_MIN = 16384
 
 _numba = None  # the module once imported; False where it cannot be
-_compiled = {}  # (rule, dtype) -> compiled kernel; None where compiling failed (also numpy_fused_bn's)
+_compiled = {}  # key -> compiled kernel, None where compiling failed: (rule, dtype) here, numpy_fused_bn's too
 
 
 def enabled():
@@ -73,9 +73,7 @@ def update(rule, arrays, scalars):
         flags = array.flags
         if not (flags.c_contiguous and flags.writeable):
             return False
-    kernel = _compiled.get((rule, dtype), _MISSING)
-    if kernel is _MISSING:
-        kernel = _kernel(rule, dtype, len(arrays), len(scalars))
+    kernel = compile_kernel((rule, dtype), KERNELS[rule], _signature, dtype, len(arrays), len(scalars))
     if kernel is None:
         return False
     cast = dtype.type
@@ -84,7 +82,7 @@ def update(rule, arrays, scalars):
 
 
 _FLOATS = frozenset({numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)})
-_MISSING = object()
+_MISSING = object()  # not in `_compiled` yet
 
 
 def _import_numba():
@@ -98,30 +96,34 @@ def _import_numba():
     return _numba
 
 
-def _kernel(rule, dtype, n_arrays, n_scalars):
-    """`rule`'s kernel for contiguous arrays of `dtype`, compiled (or loaded from the disk cache) on first use."""
+def _signature(dtype, n_arrays, n_scalars):
+    """A rule's argument types: `n_arrays` contiguous arrays of `dtype`, then `n_scalars` scalars of it."""
     scalar = _numba.from_dtype(dtype)
-    signature = _numba.types.void(*[scalar[::1]] * n_arrays, *[scalar] * n_scalars)
-    return compile_kernel((rule, dtype), KERNELS[rule], signature)
+    return _numba.types.void(*[scalar[::1]] * n_arrays, *[scalar] * n_scalars)
 
 
-def compile_kernel(key, function, signature):
-    """`function` compiled by Numba for `signature` once per `key` (cached on disk); None where that fails.
+def compile_kernel(key, function, signature=None, *arguments):
+    """`function` compiled by Numba once per `key` (cached on disk); None where that fails, then asked no more.
 
-    Call it only once `enabled()` is true.
+    `signature(*arguments)` gives the argument types, made only when
+    compiling (Numba types cost 30 us to build); without it Numba compiles
+    for the types of each call, as for a helper the kernels call. Call it
+    only once `enabled()` is true.
     """
-    if key not in _compiled:
+    kernel = _compiled.get(key, _MISSING)
+    if kernel is _MISSING:
         # error_model="numpy": a division by zero gives inf or NaN, as in
         # NumPy, instead of a check that also keeps the loop from being vectorised.
         options = {"nogil": True, "error_model": "numpy"}
-        _compiled[key] = None
+        kernel = _compiled[key] = None
         for cache in (True, False):  # no writable cache folder: compile in every process
             try:
-                _compiled[key] = _numba.njit(signature, cache=cache, **options)(function)
+                types = (signature(*arguments),) if signature else ()
+                kernel = _compiled[key] = _numba.njit(*types, cache=cache, **options)(function)
                 break
             except Exception:  # noqa: BLE001, S112  (no memory for LLVM, ...): the NumPy lines run instead
                 continue
-    return _compiled[key]
+    return kernel
 
 
 # Each kernel is the optimizer's NumPy lines written for one weight i; the

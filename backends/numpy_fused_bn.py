@@ -114,23 +114,21 @@ def _view(first, axis, *others):
 
 
 def _kernel(name, function, dtype, kinds):
-    """The compiled kernel for arguments of `kinds`: "1", "2", "3" (contiguous arrays of the dimensions
-    given, of `dtype`), "i" and "i2" (integer arrays) and "s" (a scalar of `dtype`)."""
-    kernel = numpy_fused._compiled.get((name, dtype), _MISSING)  # before making Numba types: 30 us
-    if kernel is not _MISSING:
-        return kernel
+    """The compiled kernel for arguments of `kinds`, compiled (or loaded from the disk cache) on first use."""
+    return numpy_fused.compile_kernel((name, dtype), function, _signature, dtype, kinds)
+
+
+def _signature(dtype, kinds):
+    """The argument types of `kinds`: "1", "2", "3" (contiguous arrays of the dimensions given, of `dtype`),
+    "i" and "i2" (integer arrays) and "s" (a scalar of `dtype`)."""
+    if "i" in kinds.split() and not _compile_pairwise():
+        # The maps' kernels call `_pairwise`: compile_kernel records None, and the layer's lines run.
+        raise RuntimeError("NumPy's pairwise sum did not compile")
     numba = numpy_fused._numba
-    if "i" in kinds.split() and not _compile_pairwise(numba):
-        numpy_fused._compiled[(name, dtype)] = None  # asked once: the layer's lines run from now on
-        return None
     scalar = numba.from_dtype(dtype)
     types = {"1": scalar[::1], "2": scalar[:, ::1], "3": scalar[:, :, ::1], "s": scalar,
              "i": numba.types.intp[::1], "i2": numba.types.intp[:, ::1]}
-    signature = numba.types.void(*[types[kind] for kind in kinds.split()])
-    return numpy_fused.compile_kernel((name, dtype), function, signature)
-
-
-_MISSING = object()
+    return numba.types.void(*[types[kind] for kind in kinds.split()])
 
 
 def _start(dtype):
@@ -185,15 +183,10 @@ _plans = {}
 _pairwise = None  # the compiled `_pairwise_sum`, which the maps' kernels call
 
 
-def _compile_pairwise(numba):
+def _compile_pairwise():
     """Make `_pairwise` (compiled with the first kernel that calls it); False where Numba refuses."""
     global _pairwise
-    for cache in (True, False):  # no writable cache folder: compile in every process
-        if _pairwise is None:
-            try:
-                _pairwise = numba.njit(nogil=True, error_model="numpy", cache=cache)(_pairwise_sum)
-            except Exception:  # noqa: BLE001, S112  the layer's lines run instead
-                continue
+    _pairwise = numpy_fused.compile_kernel("pairwise_sum", _pairwise_sum)
     return _pairwise is not None
 
 

@@ -131,7 +131,7 @@ class BatchNormalization(Layer):
         if self.batch_statistics:
             # The backend may run this branch in one compiled pass, with the
             # same numbers (backends/numpy_fused_bn.py); these lines are the reference.
-            fused = self._fused_forward(x)
+            fused = self._fused_forward(x, shape)
             if fused is not None:
                 return fused
             mean = x.mean(axis=axes, keepdims=True)
@@ -148,8 +148,8 @@ class BatchNormalization(Layer):
             out += self.params["beta"].reshape(shape)  # in place: `out` is ours
         return out
 
-    def _fused_forward(self, x):
-        """`forward`'s batch-statistics branch by the backend's `fused_batch_norm`, or None."""
+    def _fused_forward(self, x, shape):
+        """`forward`'s batch-statistics branch by the backend's `fused_batch_norm`, or None (`shape` as `_broadcast`'s)."""
         if not (self.scale and self.center):
             return None
         axis = self._feature_axis(x.shape)
@@ -157,7 +157,7 @@ class BatchNormalization(Layer):
         if done is None:
             return None
         out, self.xhat, std, mean, var = done
-        self.std = std.reshape(self._broadcast(x)[0])
+        self.std = std.reshape(shape)
         self._update_moving(mean, var)
         return out
 
