@@ -20,7 +20,7 @@ import sys
 import numpy
 
 from framework.backend import Backend
-from framework.backends import numpy_fused, numpy_fused_bn
+from framework.backends import numpy_fused, numpy_fused_bn, numpy_fused_pool
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -69,6 +69,12 @@ class NumpyBackend(Backend):
 
     def fused_batch_norm_backward(self, dout, axis, xhat, gamma, std):
         return numpy_fused_bn.backward(dout, axis, xhat, gamma, std)
+
+    def fused_max_pool(self, x, pool_size):
+        return numpy_fused_pool.forward(x, pool_size)  # 2x2 windows, through Numba where installed
+
+    def fused_max_pool_backward(self, dout, arg_h, arg_w, pool_size, x_shape):
+        return numpy_fused_pool.backward(dout, arg_h, arg_w, pool_size, x_shape)
 
     def prepare_loop(self):
         global _malloc_tuned

@@ -69,6 +69,20 @@ class Backend:
         """``(dx, dgamma, dbeta)`` of BatchNormalization's training backward, as `fused_batch_norm`; None by default."""
         return None
 
+    def fused_max_pool(self, x, pool_size):
+        """MaxPooling2D's forward over windows that tile (N, C, H, W) `x`, in one compiled pass; None if not.
+
+        Returns ``(out, arg_h, arg_w)``: the maxima and the layer's boolean
+        masks "the second row (column) of the window wins", bit for bit those
+        of the layer's own lines. By default it cannot: the layer runs its
+        lines (see `backends.numpy_fused_pool`).
+        """
+        return None
+
+    def fused_max_pool_backward(self, dout, arg_h, arg_w, pool_size, x_shape):
+        """dx of MaxPooling2D's backward from `fused_max_pool`'s masks, as that method; None by default."""
+        return None
+
     def synchronize(self):
         """Wait until queued device work is done (for timing); a no-op on the CPU."""
 

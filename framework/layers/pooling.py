@@ -117,6 +117,12 @@ class MaxPooling2D(_Pooling2D):
 
     # -- windows that tile the image: no im2col -------------------------------
     def _forward_tiles(self, x, out_size):
+        # The backend may take the maxima in one compiled pass, with the same
+        # numbers and masks (backends/numpy_fused_pool.py); these lines are the reference.
+        fused = get_backend().fused_max_pool(x, self.pool_size)
+        if fused is not None:
+            out, self.arg_h, self.arg_w = fused
+            return out
         (oh, ow), (ph, pw) = out_size, self.pool_size
         n, c = x.shape[:2]
         x = x[:, :, : oh * ph, : ow * pw]  # "valid" drops the rows and columns no window covers
@@ -128,7 +134,11 @@ class MaxPooling2D(_Pooling2D):
         return out
 
     def _backward_tiles(self, dout):
-        xp = get_backend().xp
+        backend = get_backend()
+        dx = backend.fused_max_pool_backward(dout, self.arg_h, self.arg_w, self.pool_size, self.x_shape)
+        if dx is not None:  # the lines below, in one compiled pass (as in forward)
+            return dx
+        xp = backend.xp
         (ph, pw), (n, c, h, w) = self.pool_size, self.x_shape
         oh, ow = dout.shape[2:]
         drows = _spread(dout, self.arg_h, ph, axis=3)  # (N, C, OH, ph, OW)
