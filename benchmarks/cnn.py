@@ -32,9 +32,11 @@ from mlp import blas_info  # next to this file
 BATCH = 100
 
 
-def simple_conv_net():
+def simple_conv_net(batch_norm=False):
+    """The book's SimpleConvNet; `batch_norm` adds a BatchNormalization of the 30 maps after the convolution."""
     model = fw.Sequential([
-        layers.Convolution(30, 5), layers.ReLU(), layers.MaxPooling2D(2),
+        layers.Convolution(30, 5), *([layers.BatchNormalization(axis=1)] if batch_norm else []),
+        layers.ReLU(), layers.MaxPooling2D(2),
         layers.Affine(100, weight_init="he_normal"), layers.ReLU(), layers.Affine(10, weight_init="he_normal"),
         layers.SoftmaxWithLoss(),
     ])
@@ -48,10 +50,10 @@ def ours_epoch(model, x, t):
     return time.perf_counter() - start
 
 
-def torch_model(torch):
+def torch_model(torch, batch_norm=False):
     nn = torch.nn
     model = nn.Sequential(
-        nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Conv2d(1, 30, 5), *([nn.BatchNorm2d(30)] if batch_norm else []), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10),
     )
     return model, torch.optim.SGD(model.parameters(), lr=0.01)

@@ -3,7 +3,8 @@
     python benchmarks/run_all.py [--repeats 5] [--samples 60000] [--rows mlp-sgd-128 ...]
 
 Each row trains one epoch (or predicts once) on the same synthetic data
-(the SimpleConvNet of benchmarks/cnn.py on at most 6,000 images).
+(the SimpleConvNet of benchmarks/cnn.py, also with BatchNormalization, on
+at most 6,000 images).
 A repeat runs, in this order, a fresh process for the framework, which
 times the row's floor (its matrix products alone, `workloads.floor_epoch`)
 and then the framework on the same arrays, and a fresh process for the same
@@ -43,7 +44,7 @@ def framework_worker(row, samples, memory, default_floor=True):
     weights = workloads.floor_weights(model)
     net = workloads.framework_model(model, optimizer)
     net.fit(x[:1024], t[:1024], epochs=1, verbose=0)  # builds, and the first allocations
-    if model == "cnn":
+    if workloads.is_cnn(model):  # a BatchNormalization adds no product
         floor_epoch = lambda x, batch_size, weights, what: workloads.cnn_floor_epoch(x, batch_size, weights)  # noqa: E731
     else:
         floor_epoch = workloads.floor_epoch

@@ -22,17 +22,22 @@ ROWS = {
     "mlp-bn-dropout-128": ("mlp-bn-dropout", "sgd", 128, "fit"),
     "predict-1024": ("mlp", "sgd", 1024, "predict"),
     "simple-conv-net-100": ("cnn", "sgd", 100, "fit"),  # the book's, from benchmarks/cnn.py
+    "simple-conv-net-bn-100": ("cnn-bn", "sgd", 100, "fit"),  # the same with BatchNormalization after the convolution
 }
-CNN_SAMPLES = 6000  # the SimpleConvNet row trains on at most this many images (as benchmarks/cnn.py)
+CNN_SAMPLES = 6000  # the SimpleConvNet rows train on at most this many images (as benchmarks/cnn.py)
+
+
+def is_cnn(model):
+    return model in ("cnn", "cnn-bn")
 
 
 def row_samples(row, samples):
-    return min(samples, CNN_SAMPLES) if ROWS[row][0] == "cnn" else samples
+    return min(samples, CNN_SAMPLES) if is_cnn(ROWS[row][0]) else samples
 
 
 def data(samples, model="mlp"):
     rng = np.random.default_rng(0)
-    x = rng.random((samples, *((1, 28, 28) if model == "cnn" else (SIZES[0],))), dtype=np.float32)
+    x = rng.random((samples, *((1, 28, 28) if is_cnn(model) else (SIZES[0],))), dtype=np.float32)
     t = rng.integers(0, SIZES[-1], samples)
     return x, t
 
@@ -56,7 +61,7 @@ def floor_epoch(x, batch_size, weights, what):
 
 def floor_weights(model="mlp"):
     rng = np.random.default_rng(1)
-    shapes = CNN_SHAPES if model == "cnn" else list(zip(SIZES, SIZES[1:]))
+    shapes = CNN_SHAPES if is_cnn(model) else list(zip(SIZES, SIZES[1:]))
     return [rng.standard_normal(shape).astype(np.float32) * 0.05 for shape in shapes]
 
 
@@ -95,10 +100,10 @@ def framework_model(model, optimizer):
     from framework import layers
 
     fw.set_seed(0)
-    if model == "cnn":
+    if is_cnn(model):
         import cnn
 
-        return cnn.simple_conv_net()
+        return cnn.simple_conv_net(batch_norm=model == "cnn-bn")
     body = []
     for units in SIZES[1:-1]:
         body.append(layers.Affine(units))
@@ -128,10 +133,10 @@ def torch_model(model, optimizer):
     from torch import nn
 
     torch.manual_seed(0)
-    if model == "cnn":
+    if is_cnn(model):
         import cnn
 
-        return cnn.torch_model(torch)
+        return cnn.torch_model(torch, batch_norm=model == "cnn-bn")
     body = []
     for a, b in zip(SIZES, SIZES[1:-1]):
         body.append(nn.Linear(a, b))
