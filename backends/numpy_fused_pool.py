@@ -49,15 +49,13 @@ def forward(x, pool_size):
     `arg_w` (N, C, 2 * (H // 2), W // 2) are the boolean masks "the second
     row (column) of the window wins" that the layer's backward reads.
     """
-    if not _usable(x, pool_size, x.size):
+    kernel = _kernel("max_pool_2x2", _forward, x.dtype) if _usable(x, pool_size, x.size) else None
+    if kernel is None:
         return None
     n, c, h, w = x.shape
     out = numpy.empty((n, c, h // 2, w // 2), dtype=x.dtype)
     arg_h = numpy.empty(out.shape, dtype=bool)
     arg_w = numpy.empty((n, c, 2 * (h // 2), w // 2), dtype=bool)
-    kernel = _kernel("max_pool_2x2", _forward, x.dtype)
-    if kernel is None:
-        return None
     kernel(x, out, arg_h, arg_w)
     return out, arg_h, arg_w
 
