@@ -16,7 +16,7 @@ from framework import layers
 from framework.backend import get_backend
 from framework.backends import numpy_fused_bn
 
-from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels
+from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels, spy_on_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the plain lines: intended
@@ -68,16 +68,7 @@ def test_fused_batch_norm_gives_the_plain_lines_bits(shape, axis, dtype, monkeyp
     features = shape[axis]
     gamma = _activations(rng, (1, features), dtype)[0]
     beta = rng.standard_normal(features).astype(dtype)
-    calls = []
-    for name in ("forward", "backward"):
-        real = getattr(numpy_fused_bn, name)
-
-        def spy(*args, real=real):
-            result = real(*args)
-            calls.append(result is not None)
-            return result
-
-        monkeypatch.setattr(numpy_fused_bn, name, spy)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_bn)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     expected = _layer_pass(x, dout, gamma, beta, axis)
     assert not any(calls)

@@ -15,7 +15,7 @@ from framework import layers
 from framework.backend import get_backend
 from framework.backends import numpy_fused, numpy_fused_pool
 
-from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels
+from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels, spy_on_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the backward: intended
@@ -48,21 +48,6 @@ def _layer_pass(x, dout):
     return {"out": out, "arg_h": layer.arg_h, "arg_w": layer.arg_w, "dx": layer.backward(dout)}
 
 
-def _spy_kernels(monkeypatch):
-    """A list that records, for each forward and backward, whether the kernels did it."""
-    calls = []
-    for name in ("forward", "backward"):
-        real = getattr(numpy_fused_pool, name)
-
-        def spy(*args, real=real):
-            result = real(*args)
-            calls.append(result is not None)
-            return result
-
-        monkeypatch.setattr(numpy_fused_pool, name, spy)
-    return calls
-
-
 # Even maps; odd ones (a last row and column in no window); one large map; one channel of many.
 SHAPES = [(100, 30, 24, 24), (128, 8, 9, 11), (1, 1, 130, 258), (2, 3, 64, 48), (40, 200, 2, 4)]
 
@@ -73,7 +58,7 @@ def test_fused_max_pooling_gives_the_plain_lines_bits(shape, dtype, monkeypatch)
     rng = np.random.default_rng(sum(shape))
     x = _image(rng, shape, dtype)
     dout = _image(rng, (shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
-    calls = _spy_kernels(monkeypatch)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     expected = _layer_pass(x, dout)
     assert not any(calls)
@@ -149,7 +134,7 @@ def test_where_the_kernels_do_not_compile_the_layer_gives_its_numbers(monkeypatc
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     expected = _layer_pass(x, dout)
     monkeypatch.delenv("FRAMEWORK_NUMBA")
-    calls = _spy_kernels(monkeypatch)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
     monkeypatch.setattr(numpy_fused, "_compiled", {key: None for key in (("max_pool_2x2", x.dtype),
                                                                          ("max_pool_2x2_backward", x.dtype))})
     got = _layer_pass(x, dout)
@@ -163,7 +148,7 @@ def test_a_convnet_trains_to_the_same_weights_with_and_without(size, monkeypatch
     rng = np.random.default_rng(6)
     x = rng.random((192, 1, size, size), dtype=np.float32)
     t = rng.integers(0, 4, 192)
-    calls = _spy_kernels(monkeypatch)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
 
     def weights_after_fit():
         fw.set_seed(0)

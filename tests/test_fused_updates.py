@@ -136,6 +136,21 @@ def test_a_model_trains_to_the_same_weights_with_and_without_the_kernels(monkeyp
     assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
 
 
+def spy_on_kernels(monkeypatch, module, names=("forward", "backward")):
+    """A list that records, for each call of `module`'s `names`, whether the kernels did it (a result, not None)."""
+    calls = []
+    for name in names:
+        real = getattr(module, name)
+
+        def spy(*args, real=real):
+            result = real(*args)
+            calls.append(result is not None)
+            return result
+
+        monkeypatch.setattr(module, name, spy)
+    return calls
+
+
 def assert_same_with_and_without_kernels(monkeypatch, train):
     """`train()`'s arrays are the same, bit for bit, with the compiled kernels and with FRAMEWORK_NUMBA=off."""
     monkeypatch.setenv("FRAMEWORK_BLAS_THREADS", "1")  # "auto" follows the load: the products could differ
