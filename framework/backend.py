@@ -83,6 +83,13 @@ class Backend:
         """dx of MaxPooling2D's backward from `fused_max_pool`'s masks, as that method; None by default."""
         return None
 
+    def fused_col2im(self, col, input_shape, kernel, strides, pads):
+        """`framework.layers.im2col.col2im` in one compiled pass: the same numbers, or None (by default).
+
+        See `backends.numpy_fused_col2im`; the layers then run `col2im`'s lines.
+        """
+        return None
+
     def synchronize(self):
         """Wait until queued device work is done (for timing); a no-op on the CPU."""
 
