@@ -122,19 +122,24 @@ def pad(x, pads, value=0.0):
     return out
 
 
-def im2col(x, kernel, strides, pads, value=0.0):
+def im2col(x, kernel, strides, pads, value=0.0, out=None):
     """The column matrix of `x` (N, C, H, W): shape (N, C*kh*kw, OH*OW).
 
     ``col[n, (c, i, j), (oy, ox)] = x_padded[n, c, oy*sh + i, ox*sw + j]``,
     where `x_padded` has `pads` cells of `value` around `x` (0 for a
     convolution, -inf for max pooling, so that padding never wins).
+    `out`: an earlier result to write over when its shape, dtype and type
+    match (a convolution passes last step's); otherwise a new array.
     """
     xp = get_backend().xp
     (kh, kw), (sh, sw) = kernel, strides
     n, c, h, w = x.shape
     oh, ow = (output_length(size, k, s, p) for size, k, s, p in zip((h, w), kernel, strides, pads))
     img = pad(x, pads, value)
-    col = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    if out is not None and out.shape == (n, c * kh * kw, oh * ow) and out.dtype == x.dtype and type(out) is type(x):
+        col = out.reshape(n, c, kh, kw, oh, ow)  # a view: `out` is C-contiguous, being an earlier result
+    else:
+        col = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
     for i in range(kh):  # kh*kw strided copies of the whole batch
         for j in range(kw):
             col[:, :, i, j, :, :] = img[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
