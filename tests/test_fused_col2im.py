@@ -17,19 +17,10 @@ from framework.backend import get_backend
 from framework.backends import numpy_fused_col2im
 from framework.layers import im2col as windows
 
-from .test_fused_updates import SPECIAL, _bits, assert_same_with_and_without_kernels, spy_on_kernels
+from .test_fused_updates import _bits, assert_same_with_and_without_kernels, spy_on_kernels, with_specials
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the sums: intended
-
-
-def _columns(rng, shape, dtype):
-    """Normal numbers with a fifth of the entries special."""
-    col = rng.standard_normal(shape).astype(dtype)
-    flat = col.reshape(-1)
-    at = rng.random(flat.size) < 0.2
-    flat[at] = np.asarray(SPECIAL, dtype)[rng.integers(0, len(SPECIAL), size=int(at.sum()))]
-    return col
 
 
 # (input shape, window, strides, padding ((top, bottom), (left, right))): a 3x3 convolution
@@ -52,7 +43,7 @@ GEOMETRIES = [
 def test_fused_col2im_gives_the_lines_bits(shape, window, strides, pads, dtype, monkeypatch):
     n, c, h, w = shape
     oh, ow = (windows.output_length(size, k, s, p) for size, k, s, p in zip((h, w), window, strides, pads))
-    col = _columns(np.random.default_rng(sum(shape)), (n, c * window[0] * window[1], oh * ow), dtype)
+    col = with_specials(np.random.default_rng(sum(shape)), dtype, shape=(n, c * window[0] * window[1], oh * ow))
     calls = spy_on_kernels(monkeypatch, numpy_fused_col2im, names=("col2im",))
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     expected = windows.col2im(col, shape, window, strides, pads)
@@ -77,7 +68,7 @@ def test_the_layers_backward_gives_the_same_dx(layer, monkeypatch):
         built.build(x.shape)
         built.needs_input_grad = True
         out = built.forward(x, training=True)
-        return built.backward(_columns(rng, out.shape, np.float32))
+        return built.backward(with_specials(rng, np.float32, shape=out.shape))
 
     calls = spy_on_kernels(monkeypatch, numpy_fused_col2im, names=("col2im",))
     rng = np.random.default_rng(1)

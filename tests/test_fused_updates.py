@@ -38,8 +38,9 @@ OPTIMIZERS = {
 }
 
 
-def _with_specials(rng, dtype, scale):
-    x = (rng.standard_normal(SHAPE) * scale).astype(dtype)
+def with_specials(rng, dtype, scale=1.0, shape=SHAPE):
+    """Normal numbers times `scale`, with a fifth of the entries from SPECIAL."""
+    x = (rng.standard_normal(shape) * scale).astype(dtype)
     flat = x.reshape(-1)
     at = rng.choice(flat.size, size=flat.size // 5, replace=False)
     flat[at] = np.asarray(SPECIAL, dtype)[rng.integers(0, len(SPECIAL), size=at.size)]
@@ -49,10 +50,10 @@ def _with_specials(rng, dtype, scale):
 def _steps(make, dtype, steps=4):
     """Weights and optimizer slots after `steps` updates (each step's gradients drawn from one seed)."""
     rng = np.random.default_rng(0)
-    params = {"layer/W": _with_specials(rng, dtype, 1.0), "layer/b": _with_specials(rng, dtype, 1.0)}
+    params = {"layer/W": with_specials(rng, dtype, 1.0), "layer/b": with_specials(rng, dtype, 1.0)}
     optimizer = make()
     for _ in range(steps):
-        grads = {key: _with_specials(rng, dtype, 0.1) for key in params}
+        grads = {key: with_specials(rng, dtype, 0.1) for key in params}
         optimizer.apply(params, grads)
     slots = {f"{slot}/{key}": array for slot, table in optimizer.state.items() for key, array in table.items()}
     return {**params, **slots}
