@@ -7,26 +7,32 @@ forward and two backward, for features on the last axis (rows (N, D) after
 an `Affine`, channels-last images) and for channels on axis 1 (this
 framework's (N, C, H, W) images). Measured on a 2-core machine, forward and
 backward of the layer: 128 x 256 float32 activations right after a matrix
-product, 49 + 30 us instead of 100 + 114; (100, 30, 24, 24) maps, 3.0 + 4.5
-ms instead of 5.6 + 8.5; the same maps channels last, 2.6 + 2.3 ms instead
-of 9.1 + 14.0.
+product, 51-56 + 33-36 us instead of 96-102 + 106-115; (100, 30, 24, 24)
+maps, 2.2 + 1.9-2.1 ms instead of 4.5-4.9 + 6.2-7.2; the same maps
+channels last, 2.1-2.5 + 1.9-2.2 ms instead of 6.0-6.7 + 8.1-9.0.
 
-Same numbers. NumPy sums over the batch in a fixed order, per feature, in
-the array's dtype, from +0.0 (so a feature of -0.0 sums to +0.0): rows of
-features one after another; an image's map of one channel pairwise (see
-`_pairwise_plan`), then those maps' sums one sample after another. `mean`
-divides the sum by the count in float64 (the count is a NumPy integer)
-and rounds to the dtype. The kernels sum and divide exactly so, and every
-other operation is the layer's own, in its order and precision; Numba
-compiles them without fast-math, so nothing is reordered or fused.
-`tests/test_fused_batch_norm.py` compares every output with the layer's
-NumPy lines bit for bit, for rows, maps of every size class and channels
-last, signed zeros, infinities and denormals included; a NaN need only
-stay a NaN (which NaN comes out of a sum of two is the compiler's choice,
-as in `backends.numpy_fused`).
+Same numbers. The layer sums over the batch in the order of its `_sum`,
+in the array's dtype: the samples added one after another, elementwise,
+from where NumPy's sums start (+0.0, so a feature of -0.0 sums to +0.0);
+then each feature's part of that sum: an image's map pairwise, as NumPy
+sums a contiguous run (see `_pairwise_plan`), the pixels of channels-last
+images one after another. A mean divides by the count, cast to the dtype.
+The kernels add in just that order. A sample is one row of numbers and
+the running sums another, so the inner loops are elementwise and Numba
+compiles them to vector instructions without reordering anything; every
+other operation is the layer's own, in its order and precision, and there
+is no fast-math, so nothing is fused. (Summing each sample's map pairwise
+first, as ``x.mean(axis=(0, 2, 3))`` does, took two thirds of the maps'
+kernel time: 8 running sums that Numba leaves scalar, its SLP vectoriser
+being off.) `tests/test_fused_batch_norm.py` compares every output with
+the layer's NumPy lines bit for bit, for rows, maps of every size class
+and channels last, signed zeros, infinities and denormals included; a NaN
+need only stay a NaN (which NaN comes out of a sum of two is the
+compiler's choice, as in `backends.numpy_fused`).
 
 The layer runs its NumPy lines instead for features on another axis,
-without gamma or beta, for fewer than `numpy_fused.FUSE_MIN` activations,
+without gamma or beta, for fewer than `numpy_fused.FUSE_MIN` activations
+or one value a sample (NumPy sums such a batch pairwise),
 for arrays that are not contiguous NumPy arrays of one float dtype, and
 wherever the optimizer kernels would not run (no Numba,
 ``FRAMEWORK_NUMBA=off``, a failed compile).
@@ -44,23 +50,16 @@ def forward(x, axis, gamma, beta, epsilon):
     shape of `x`; `gamma`, `beta`, `mean`, `var` and `std` are (C,);
     `epsilon` a Python float.
     """
-    view = _view(x, axis, gamma, beta)
-    if view is None:
+    layout = _layout(x, axis, gamma, beta)
+    if layout is None:
         return None
-    dtype, features = x.dtype, x.shape[axis]
-    out, xhat = numpy.empty_like(view), numpy.empty_like(view)
-    mean, var, std = (numpy.empty(features, dtype=dtype) for _ in range(3))
-    epsilon, start = dtype.type(epsilon), _start(dtype)
-    if view.ndim == 2:
-        kernel = _kernel("batch_norm_forward", _forward, dtype, "2 1 1 s s 2 2 1 1 1")
-        if kernel is None:
-            return None
-        kernel(view, gamma, beta, epsilon, start, out, xhat, mean, var, std)
-    else:
-        kernel = _kernel("batch_norm_maps_forward", _maps_forward, dtype, "3 1 1 s s s i i i2 3 3 1 1 1")
-        if kernel is None:
-            return None
-        kernel(view, gamma, beta, epsilon, start, *_pairwise_plan(view.shape[2], dtype), out, xhat, mean, var, std)
+    kernel = _kernel("batch_norm_forward", _forward, x.dtype, "2 1 1 s s s n n i i i2 2 2 1 1 1")
+    if kernel is None:
+        return None
+    dtype, rows = x.dtype, x.reshape(len(x), -1)  # a sample a row
+    out, xhat = numpy.empty_like(rows), numpy.empty_like(rows)
+    mean, var, std = (numpy.empty(gamma.size, dtype=dtype) for _ in range(3))
+    kernel(rows, gamma, beta, dtype.type(epsilon), *_sum_plan(layout, dtype), out, xhat, mean, var, std)
     return out.reshape(x.shape), xhat.reshape(x.shape), std, mean, var
 
 
@@ -69,34 +68,34 @@ def backward(dout, axis, xhat, gamma, std):
 
     `dout` and `xhat` have the input's shape, `gamma` is (C,), `std` has C elements.
     """
-    view = _view(dout, axis, xhat, gamma, std)
-    if view is None:
+    layout = _layout(dout, axis, xhat, gamma, std)
+    if layout is None:
         return None
-    dtype = dout.dtype
-    xhat, std = xhat.reshape(view.shape), std.reshape(-1)
-    dx = numpy.empty_like(view)
+    kernel = _kernel("batch_norm_backward", _backward, dout.dtype, "2 2 1 1 s s n n i i i2 2 1 1")
+    if kernel is None:
+        return None
+    rows = dout.reshape(len(dout), -1)  # a sample a row
+    dx = numpy.empty_like(rows)
     dgamma, dbeta = numpy.empty_like(gamma), numpy.empty_like(gamma)
-    if view.ndim == 2:
-        kernel = _kernel("batch_norm_backward", _backward, dtype, "2 2 1 1 s 2 1 1")
-        if kernel is None:
-            return None
-        kernel(view, xhat, gamma, std, _start(dtype), dx, dgamma, dbeta)
-    else:
-        kernel = _kernel("batch_norm_maps_backward", _maps_backward, dtype, "3 3 1 1 s s i i i2 3 1 1")
-        if kernel is None:
-            return None
-        kernel(view, xhat, gamma, std, _start(dtype), *_pairwise_plan(view.shape[2], dtype), dx, dgamma, dbeta)
+    kernel(rows, xhat.reshape(rows.shape), gamma, std.reshape(-1), *_sum_plan(layout, dout.dtype), dx, dgamma, dbeta)
     return dx.reshape(dout.shape), dgamma, dbeta
 
 
-def _view(first, axis, *others):
-    """`first` as (rows, C) for features last, or (N, C, S) for features on axis 1; None where not fused.
+# How a batch's values are laid out, as (N, A, B), and so how `_feature_totals`
+# adds up each feature's part of a sample's sums.
+MAPS = 0  # images with channels on axis 1: (N, C, S), each channel's map summed pairwise
+ROWS = 1  # 2-d inputs: (N, 1, C), the sum over the batch is the feature's
+PIXELS = 2  # images with channels last: (N, S, C), the pixels summed one after another
+
+
+def _layout(first, axis, *others):
+    """``(layout, (N, A, B))`` of `first` for the kernels; None where not fused.
 
     All arrays must be contiguous NumPy arrays of one float dtype, `others`
     of `first`'s shape or of C elements.
     """
-    if first.size < numpy_fused.FUSE_MIN or first.ndim < 2:
-        return None
+    if first.size < numpy_fused.FUSE_MIN or first.ndim < 2 or first.size == len(first):
+        return None  # (one value a sample: NumPy sums that batch pairwise, not one sample after another)
     dtype = first.dtype
     if dtype not in numpy_fused._FLOATS or not numpy_fused.enabled():
         return None
@@ -106,11 +105,28 @@ def _view(first, axis, *others):
             return None
         if array.shape != first.shape and array.size != features:
             return None
-    if axis == first.ndim - 1:  # NumPy sums the rows of features one after another
-        return first.reshape(-1, features)
-    if axis == 1:  # each sample's map of a channel is one pairwise sum
-        return first.reshape(first.shape[0], features, -1)
+    n, per_sample = len(first), first.size // len(first)
+    if first.ndim == 2:
+        return ROWS, (n, 1, features)
+    if axis == 1:
+        return MAPS, (n, features, per_sample // features)
+    if axis in (-1, first.ndim - 1):
+        return PIXELS, (n, per_sample // features, features)
     return None
+
+
+def _sum_plan(layout, dtype):
+    """The kernels' arguments that say how to sum, for `_layout`'s answer: ``start, count, layout, A``
+    and `_pairwise_plan`'s for a map (`count`: values per feature, in the dtype, as NumPy divides by it)."""
+    plan = _sum_plans.get((layout, dtype))
+    if plan is None:
+        kind, (n, a, b) = layout
+        plan = _sum_plans[layout, dtype] = (_start(dtype), dtype.type(n * (b if kind == MAPS else a)), kind, a,
+                                            *_pairwise_plan(b if kind == MAPS else 1, dtype))
+    return plan
+
+
+_sum_plans = {}
 
 
 def _kernel(name, function, dtype, kinds):
@@ -120,14 +136,14 @@ def _kernel(name, function, dtype, kinds):
 
 def _signature(dtype, kinds):
     """The argument types of `kinds`: "1", "2", "3" (contiguous arrays of the dimensions given, of `dtype`),
-    "i" and "i2" (integer arrays) and "s" (a scalar of `dtype`)."""
-    if "i" in kinds.split() and not _compile_pairwise():
-        # The maps' kernels call `_pairwise`: compile_kernel records None, and the layer's lines run.
-        raise RuntimeError("NumPy's pairwise sum did not compile")
+    "i" and "i2" (integer arrays), "n" (an integer) and "s" (a scalar of `dtype`)."""
+    if not _compile_helpers():
+        # The kernels call them: compile_kernel records None, and the layer's lines run.
+        raise RuntimeError("the sums' helpers did not compile")
     numba = numpy_fused._numba
     scalar = numba.from_dtype(dtype)
     types = {"1": scalar[::1], "2": scalar[:, ::1], "3": scalar[:, :, ::1], "s": scalar,
-             "i": numba.types.intp[::1], "i2": numba.types.intp[:, ::1]}
+             "i": numba.types.intp[::1], "i2": numba.types.intp[:, ::1], "n": numba.types.intp}
     return numba.types.void(*[types[kind] for kind in kinds.split()])
 
 
@@ -157,7 +173,7 @@ PAIRWISE_BLOCK = 128
 
 
 def _pairwise_plan(size, dtype):
-    """``(zero, starts, lengths, pairs)``: the leaves of NumPy's pairwise sum of `size` numbers, and the sums
+    """``(starts, lengths, pairs)``: the leaves of NumPy's pairwise sum of `size` numbers, and the sums
     that combine them (``partial[a] += partial[b]``, in order; the whole sum ends in ``partial[0]``)."""
     key = (size, dtype)
     if key not in _plans:
@@ -174,28 +190,32 @@ def _pairwise_plan(size, dtype):
             return left
 
         split(0, size)
-        _plans[key] = (dtype.type(0.0), numpy.array(starts, dtype=numpy.intp), numpy.array(lengths, dtype=numpy.intp),
+        _plans[key] = (numpy.array(starts, dtype=numpy.intp), numpy.array(lengths, dtype=numpy.intp),
                        numpy.array(pairs, dtype=numpy.intp).reshape(-1, 2))
     return _plans[key]
 
 
 _plans = {}
-_pairwise = None  # the compiled `_pairwise_sum`, which the maps' kernels call
+# The helpers the kernels call, compiled (`_pairwise_sum`, `_feature_totals`, `_spread_values`)
+_pairwise = _totals = _spread = None
 
 
-def _compile_pairwise():
-    """Make `_pairwise` (compiled with the first kernel that calls it); False where Numba refuses."""
-    global _pairwise
+def _compile_helpers():
+    """Make `_pairwise`, `_totals` and `_spread` (compiled with the first kernel); False where Numba refuses."""
+    global _pairwise, _totals, _spread
     _pairwise = numpy_fused.compile_kernel("pairwise_sum", _pairwise_sum)
-    return _pairwise is not None
+    _totals = numpy_fused.compile_kernel("batch_norm_totals", _feature_totals)
+    _spread = numpy_fused.compile_kernel("batch_norm_spread", _spread_values)
+    return None not in (_pairwise, _totals, _spread)
 
 
-def _pairwise_sum(row, zero, starts, lengths, pairs, partial):
+def _pairwise_sum(row, starts, lengths, pairs, partial):
     """NumPy's pairwise sum of the contiguous `row` by the plan of `_pairwise_plan` (`partial` is scratch)."""
     for k in range(starts.size):
         begin, n = starts[k], lengths[k]
         if n < 8:
-            total = zero
+            partial[k] = 0  # +0.0 in the row's dtype
+            total = partial[k]
             for i in range(begin, begin + n):
                 total += row[i]
         else:
@@ -222,129 +242,104 @@ def _pairwise_sum(row, zero, starts, lengths, pairs, partial):
     return partial[0]
 
 
-# The kernels: the layer's lines, written for one feature j (the inner loops).
-# Each sum starts from `start`, the value NumPy's own sums start from (`_start`).
+# The kernels: the layer's lines, written for one value (the inner loops).
+# A sample's values are one row of `x` (N, M), viewed as (A, B) by layout;
+# a per-feature vector is first spread to such a row (`_spread`). A sum over
+# the batch is the layer's `_sum`: the samples added one after another into
+# `total`, a row set to `start` first (as NumPy's sums start, `_start`);
+# then `_totals` adds up each feature's part of `total`.
 
-def _forward(x, gamma, beta, epsilon, start, out, xhat, mean, var, std):
-    n, d = x.shape
-    count = numpy.float64(n)
-    # mean = x.mean(axis=0)
-    for j in range(d):
-        mean[j] = start
+def _forward(x, gamma, beta, epsilon, start, count, layout, a_size, starts, lengths, pairs,
+             out, xhat, mean, var, std):
+    n, m = x.shape
+    total = numpy.empty_like(x[0])
+    # mean = _mean(x)
+    total[:] = start
     for i in range(n):
-        for j in range(d):
-            mean[j] += x[i, j]
-    for j in range(d):
-        mean[j] = numpy.float64(mean[j]) / count  # stored: rounded to the dtype
-    # xc = x - mean (kept in xhat for now); var = (xc * xc).mean(axis=0)
-    for j in range(d):
-        var[j] = start
+        for k in range(m):
+            total[k] += x[i, k]
+    _totals(total, layout, a_size, start, starts, lengths, pairs, mean)
+    for j in range(mean.size):
+        mean[j] = mean[j] / count
+    # xc = x - mean (kept in xhat for now); var = _mean(xc * xc)
+    mean_row = _spread(mean, layout, a_size, m)
+    total[:] = start
     for i in range(n):
-        for j in range(d):
-            centered = x[i, j] - mean[j]
-            xhat[i, j] = centered
-            var[j] += centered * centered
+        for k in range(m):
+            centered = x[i, k] - mean_row[k]
+            xhat[i, k] = centered
+            total[k] += centered * centered
+    _totals(total, layout, a_size, start, starts, lengths, pairs, var)
     # std = sqrt(var + epsilon)
-    for j in range(d):
-        var[j] = numpy.float64(var[j]) / count
+    for j in range(var.size):
+        var[j] = var[j] / count
         std[j] = numpy.sqrt(var[j] + epsilon)
     # xhat = xc / std; out = xhat * gamma; out += beta
+    std_row = _spread(std, layout, a_size, m)
+    gamma_row, beta_row = _spread(gamma, layout, a_size, m), _spread(beta, layout, a_size, m)
     for i in range(n):
-        for j in range(d):
-            normalized = xhat[i, j] / std[j]
-            xhat[i, j] = normalized
-            out[i, j] = normalized * gamma[j] + beta[j]
+        for k in range(m):
+            normalized = xhat[i, k] / std_row[k]
+            xhat[i, k] = normalized
+            out[i, k] = normalized * gamma_row[k] + beta_row[k]
 
 
-def _backward(dout, xhat, gamma, std, start, dx, dgamma, dbeta):
-    n, d = dout.shape
-    count = numpy.float64(n)
-    # dbeta = dout.sum(axis=0); dgamma = (dout * xhat).sum(axis=0); dxhat = dout * gamma;
+def _backward(dout, xhat, gamma, std, start, count, layout, a_size, starts, lengths, pairs, dx, dgamma, dbeta):
+    n, m = dout.shape
+    # dbeta = _sum(dout); dgamma = _sum(dout * xhat); dxhat = dout * gamma;
     # and the sums of dxhat and of dxhat * xhat, divided into their means below
-    mean_dxhat = numpy.empty_like(gamma)
-    mean_dxhat_xhat = numpy.empty_like(gamma)
-    for j in range(d):
-        dbeta[j] = dgamma[j] = mean_dxhat[j] = mean_dxhat_xhat[j] = start
+    gamma_row = _spread(gamma, layout, a_size, m)
+    totals = numpy.empty((4, m), dtype=dout.dtype)
+    totals[:] = start
     for i in range(n):
-        for j in range(d):
-            dxhat = dout[i, j] * gamma[j]
-            dbeta[j] += dout[i, j]
-            dgamma[j] += dout[i, j] * xhat[i, j]
-            mean_dxhat[j] += dxhat
-            mean_dxhat_xhat[j] += dxhat * xhat[i, j]
-    for j in range(d):
-        mean_dxhat[j] = numpy.float64(mean_dxhat[j]) / count
-        mean_dxhat_xhat[j] = numpy.float64(mean_dxhat_xhat[j]) / count
+        for k in range(m):
+            d, normalized = dout[i, k], xhat[i, k]
+            dxhat = d * gamma_row[k]
+            totals[0, k] += d
+            totals[1, k] += d * normalized
+            totals[2, k] += dxhat
+            totals[3, k] += dxhat * normalized
+    mean_dxhat, mean_dxhat_xhat = numpy.empty_like(gamma), numpy.empty_like(gamma)
+    for k, result in enumerate((dbeta, dgamma, mean_dxhat, mean_dxhat_xhat)):
+        _totals(totals[k], layout, a_size, start, starts, lengths, pairs, result)
+    for j in range(gamma.size):
+        mean_dxhat[j] = mean_dxhat[j] / count
+        mean_dxhat_xhat[j] = mean_dxhat_xhat[j] / count
     # dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std
+    mean_row, mean_xhat_row = _spread(mean_dxhat, layout, a_size, m), _spread(mean_dxhat_xhat, layout, a_size, m)
+    std_row = _spread(std, layout, a_size, m)
     for i in range(n):
-        for j in range(d):
-            dxhat = dout[i, j] * gamma[j]
-            dx[i, j] = (dxhat - mean_dxhat[j] - xhat[i, j] * mean_dxhat_xhat[j]) / std[j]
+        for k in range(m):
+            dxhat = dout[i, k] * gamma_row[k]
+            dx[i, k] = (dxhat - mean_row[k] - xhat[i, k] * mean_xhat_row[k]) / std_row[k]
 
 
-def _maps_forward(x, gamma, beta, epsilon, start, zero, starts, lengths, pairs, out, xhat, mean, var, std):
-    # x (N, C, S): the same lines, each sum over a channel's map pairwise as NumPy's
-    n, c, size = x.shape
-    count = numpy.float64(n * size)
-    row, partial = numpy.empty_like(x[0, 0]), numpy.empty_like(x[0, 0])
-    # mean = x.mean(axis=(0, 2)): per sample, the map's pairwise sum
-    for j in range(c):
-        mean[j] = start
-    for i in range(n):
-        for j in range(c):
-            mean[j] += _pairwise(x[i, j], zero, starts, lengths, pairs, partial)
-    for j in range(c):
-        mean[j] = numpy.float64(mean[j]) / count
-    # xc = x - mean (kept in xhat for now); var = (xc * xc).mean(axis=(0, 2))
-    for j in range(c):
-        var[j] = start
-    for i in range(n):
-        for j in range(c):
-            for k in range(size):
-                centered = x[i, j, k] - mean[j]
-                xhat[i, j, k] = centered
-                row[k] = centered * centered
-            var[j] += _pairwise(row, zero, starts, lengths, pairs, partial)
-    for j in range(c):
-        var[j] = numpy.float64(var[j]) / count
-        std[j] = numpy.sqrt(var[j] + epsilon)
-    # xhat = xc / std; out = xhat * gamma; out += beta
-    for i in range(n):
-        for j in range(c):
-            for k in range(size):
-                normalized = xhat[i, j, k] / std[j]
-                xhat[i, j, k] = normalized
-                out[i, j, k] = normalized * gamma[j] + beta[j]
+def _spread_values(values, layout, a_size, m):
+    """The per-feature `values` as one sample's row of `m` = A * B: value a at (a, b) in MAPS, b otherwise."""
+    if layout == ROWS:  # a sample's row is the features
+        return values
+    row = numpy.empty(m, dtype=values.dtype)
+    b_size = m // a_size
+    for a in range(a_size):
+        for b in range(b_size):
+            row[a * b_size + b] = values[a] if layout == MAPS else values[b]
+    return row
 
 
-def _maps_backward(dout, xhat, gamma, std, start, zero, starts, lengths, pairs, dx, dgamma, dbeta):
-    n, c, size = dout.shape
-    count = numpy.float64(n * size)
-    row, partial = numpy.empty_like(dout[0, 0]), numpy.empty_like(dout[0, 0])
-    mean_dxhat = numpy.empty_like(gamma)
-    mean_dxhat_xhat = numpy.empty_like(gamma)
-    for j in range(c):
-        dbeta[j] = dgamma[j] = mean_dxhat[j] = mean_dxhat_xhat[j] = start
-    # dbeta = dout.sum(axis=(0, 2)); dgamma = (dout * xhat).sum(...); dxhat = dout * gamma;
-    # the sums of dxhat and dxhat * xhat: each map's terms made in `row`, summed pairwise
-    for i in range(n):
-        for j in range(c):
-            dbeta[j] += _pairwise(dout[i, j], zero, starts, lengths, pairs, partial)
-            for k in range(size):
-                row[k] = dout[i, j, k] * xhat[i, j, k]
-            dgamma[j] += _pairwise(row, zero, starts, lengths, pairs, partial)
-            for k in range(size):
-                row[k] = dout[i, j, k] * gamma[j]
-            mean_dxhat[j] += _pairwise(row, zero, starts, lengths, pairs, partial)
-            for k in range(size):
-                row[k] = (dout[i, j, k] * gamma[j]) * xhat[i, j, k]
-            mean_dxhat_xhat[j] += _pairwise(row, zero, starts, lengths, pairs, partial)
-    for j in range(c):
-        mean_dxhat[j] = numpy.float64(mean_dxhat[j]) / count
-        mean_dxhat_xhat[j] = numpy.float64(mean_dxhat_xhat[j]) / count
-    # dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std
-    for i in range(n):
-        for j in range(c):
-            for k in range(size):
-                dxhat = dout[i, j, k] * gamma[j]
-                dx[i, j, k] = (dxhat - mean_dxhat[j] - xhat[i, j, k] * mean_dxhat_xhat[j]) / std[j]
+def _feature_totals(row, layout, a_size, start, starts, lengths, pairs, result):
+    """Each feature's sum of one sample's `row` of sums (A * B), into `result`, in the layer's `_sum` order."""
+    b_size = row.size // a_size
+    total = row.reshape(a_size, b_size)
+    if layout == MAPS:  # NumPy's pairwise sum of each map, from start
+        partial = numpy.empty_like(total[0])
+        for a in range(a_size):
+            result[a] = start + _pairwise(total[a], starts, lengths, pairs, partial)
+    elif layout == ROWS:  # no more to add: 2-d inputs have no pixels
+        for b in range(b_size):
+            result[b] = total[0, b]
+    else:  # PIXELS: one after another, from start
+        for b in range(b_size):
+            result[b] = start
+        for a in range(a_size):
+            for b in range(b_size):
+                result[b] += total[a, b]

@@ -54,10 +54,11 @@ def _layer_pass(x, dout, gamma, beta, axis, steps=2):
 
 
 # (shape, feature axis): rows of features; images with the channels on axis 1, whose
-# maps NumPy sums pairwise (maps of under 8, up to 128 and over 128 numbers); channels last.
+# maps NumPy sums pairwise (maps of one number, under 8, up to 128 and over 128); channels last.
 CASES = [((128, 256), 1), ((4096, 8), 1), ((3, 8192), 1), ((1, 16384), 1), ((257, 67), -1),
          ((100, 30, 24, 24), 1), ((64, 16, 4, 4), 1), ((40, 3, 11, 13), 1), ((6, 2, 33, 50), 1),
-         ((2, 4, 16, 129), 1), ((300, 20, 7), 1), ((1, 9, 45, 45), 1), ((16, 12, 12, 8), -1)]
+         ((2, 4, 16, 129), 1), ((300, 20, 7), 1), ((1, 9, 45, 45), 1), ((2048, 8, 1, 1), 1),
+         ((16, 12, 12, 8), -1), ((64, 20, 24), -1), ((1, 128, 128, 3), 3)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -95,6 +96,7 @@ def test_fused_batch_norm_declines_what_it_cannot_do():
         "mixed dtypes": (x.astype(np.float64), 1, gamma, beta),
         "gamma of another size": (x, 1, gamma[:-1], beta),
         "fewer than FUSE_MIN activations": (x[:8], 1, gamma, beta),
+        "one value a sample": (x.reshape(-1, 1), 1, gamma[:1], beta[:1]),
         "integers": (x.astype(np.int32), 1, gamma.astype(np.int32), beta.astype(np.int32)),
     }
     for case, (inputs, axis, g, b) in cases.items():
@@ -171,8 +173,10 @@ def test_where_numba_refuses_the_layer_still_gives_its_numbers(refuse, monkeypat
     monkeypatch.setattr(numba, "njit", njit)
     monkeypatch.setattr(numpy_fused, "_compiled", {})  # compile afresh, through the refusing njit
     monkeypatch.setattr(numpy_fused_bn, "_pairwise", None)
+    monkeypatch.setattr(numpy_fused_bn, "_totals", None)
+    monkeypatch.setattr(numpy_fused_bn, "_spread", None)
     got = layer_pass()
-    compiled = numpy_fused._compiled[("batch_norm_maps_forward", x.dtype)]
+    compiled = numpy_fused._compiled[("batch_norm_forward", x.dtype)]
     assert (compiled is None) == (refuse == "everything")
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(a), _bits(b))
