@@ -173,3 +173,23 @@ def test_a_built_layer_refuses_another_number_of_features():
     with pytest.raises(InvalidArgumentError, match="3 features on axis 1"):
         layer.forward(np.ones((2, 4), dtype=np.float32), training=True)
     assert np.array_equal(layer.get_weights()[2], np.zeros(3))  # nothing changed
+
+
+@pytest.mark.parametrize("shape, axis", [((100, 30, 24, 24), 1), ((100, 24, 24, 30), -1), ((4096, 64), 1)])
+def test_float32_batch_statistics_are_as_accurate_as_numpy_mean(shape, axis):
+    """The layer sums the samples first (its `_sum`): its float32 mean and variance are as close to
+    float64's as NumPy's own ``mean(axis=...)`` of the same float32 data."""
+    rng = np.random.default_rng(3)
+    x = (rng.random(shape) * 4 + 100).astype(np.float32)  # a large offset: rounding shows
+    layer = layers.BatchNormalization(axis=axis, momentum=0.0)  # the moving statistics become the batch's
+    layer.forward(x, training=True)
+    axes = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+    exact_mean = x.astype(np.float64).mean(axis=axes)
+    exact_var = x.astype(np.float64).var(axis=axes)
+    numpy_mean = x.mean(axis=axes)
+    numpy_var = ((x - x.mean(axis=axes, keepdims=True)) ** 2).mean(axis=axes)
+    for got, numpy_result, exact in ((layer.state["moving_mean"], numpy_mean, exact_mean),
+                                     (layer.state["moving_variance"], numpy_var, exact_var)):
+        error = np.abs(got.astype(np.float64) - exact).max()
+        numpy_error = np.abs(numpy_result.astype(np.float64) - exact).max()
+        assert error <= max(2 * numpy_error, np.finfo(np.float32).eps * np.abs(exact).max()), (error, numpy_error)
