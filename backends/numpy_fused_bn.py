@@ -120,6 +120,8 @@ def _sum_plan(layout, dtype):
     and `_pairwise_plan`'s for a map (`count`: values per feature, in the dtype, as NumPy divides by it)."""
     plan = _sum_plans.get((layout, dtype))
     if plan is None:
+        if len(_sum_plans) >= 256:  # batches of ever new sizes (a generator's) must not grow it forever
+            _sum_plans.clear()
         kind, (n, a, b) = layout
         plan = _sum_plans[layout, dtype] = (_start(dtype), dtype.type(n * (b if kind == MAPS else a)), kind, a,
                                             *_pairwise_plan(b if kind == MAPS else 1, dtype))

@@ -180,3 +180,13 @@ def test_where_numba_refuses_the_layer_still_gives_its_numbers(refuse, monkeypat
     assert (compiled is None) == (refuse == "everything")
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+def test_the_plans_of_the_sums_stay_few_whatever_the_batch_sizes():
+    gamma, beta = np.ones(64, np.float32), np.zeros(64, np.float32)
+    rng = np.random.default_rng(8)
+    for n in range(256, 600):  # more batch sizes than the cache keeps
+        x = rng.standard_normal((n, 64)).astype(np.float32)
+        out = numpy_fused_bn.forward(x, 1, gamma, beta, 1e-3)[0]
+        assert len(numpy_fused_bn._sum_plans) <= 256
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-5)  # still normalizing after the cache was cleared
