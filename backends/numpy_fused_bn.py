@@ -137,14 +137,14 @@ def _kernel(name, function, dtype, kinds):
 
 
 def _signature(dtype, kinds):
-    """The argument types of `kinds`: "1", "2", "3" (contiguous arrays of the dimensions given, of `dtype`),
+    """The argument types of `kinds`: "1", "2" (contiguous arrays of the dimensions given, of `dtype`),
     "i" and "i2" (integer arrays), "n" (an integer) and "s" (a scalar of `dtype`)."""
     if not _compile_helpers():
         # The kernels call them: compile_kernel records None, and the layer's lines run.
         raise RuntimeError("the sums' helpers did not compile")
     numba = numpy_fused._numba
     scalar = numba.from_dtype(dtype)
-    types = {"1": scalar[::1], "2": scalar[:, ::1], "3": scalar[:, :, ::1], "s": scalar,
+    types = {"1": scalar[::1], "2": scalar[:, ::1], "s": scalar,
              "i": numba.types.intp[::1], "i2": numba.types.intp[:, ::1], "n": numba.types.intp}
     return numba.types.void(*[types[kind] for kind in kinds.split()])
 
