@@ -132,17 +132,16 @@ def im2col(x, kernel, strides, pads, value=0.0, out=None):
     match (a convolution passes last step's); otherwise a new array.
     """
     xp = get_backend().xp
-    (kh, kw), (sh, sw) = kernel, strides
+    kh, kw = kernel
     n, c, h, w = x.shape
     oh, ow = (output_length(size, k, s, p) for size, k, s, p in zip((h, w), kernel, strides, pads))
     img = pad(x, pads, value)
     if out is not None and out.shape == (n, c * kh * kw, oh * ow) and out.dtype == x.dtype and type(out) is type(x):
-        col = out.reshape(n, c, kh, kw, oh, ow)  # a view: `out` is C-contiguous, being an earlier result
+        col = out.reshape(n, c, kh * kw, oh, ow)  # a view: `out` is C-contiguous, being an earlier result
     else:
-        col = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for i in range(kh):  # kh*kw strided copies of the whole batch
-        for j in range(kw):
-            col[:, :, i, j, :, :] = img[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+        col = xp.empty((n, c, kh * kw, oh, ow), dtype=x.dtype)
+    for k, view in enumerate(window_views(img, kernel, strides, (oh, ow))):  # kh*kw strided copies of the batch
+        col[:, :, k] = view
     return col.reshape(n, c * kh * kw, oh * ow)
 
 
@@ -161,13 +160,22 @@ def col2im(col, input_shape, kernel, strides, pads):
     if dx is not None:
         return dx
     xp = backend.xp
-    (kh, kw), (sh, sw) = kernel, strides
     n, c, h, w = input_shape
     (top, bottom), (left, right) = pads
     oh, ow = (output_length(size, k, s, p) for size, k, s, p in zip((h, w), kernel, strides, pads))
-    col = col.reshape(n, c, kh, kw, oh, ow)
+    col = col.reshape(n, c, kernel[0] * kernel[1], oh, ow)
     img = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=col.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            img[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += col[:, :, i, j, :, :]
+    for k, view in enumerate(window_views(img, kernel, strides, (oh, ow))):
+        view += col[:, :, k]
     return img[:, :, top:top + h, left:left + w]
+
+
+def window_views(img, kernel, strides, out_size):
+    """The kh*kw strided views of the padded `img` (N, C, H', W'), one per window offset (i, j), row by row.
+
+    View (i, j) has shape (N, C, OH, OW): cell (i, j) of every window,
+    ``img[:, :, oy*sh + i, ox*sw + j]``. Slices, not copies: writing to a
+    view writes to `img`.
+    """
+    (kh, kw), (sh, sw), (oh, ow) = kernel, strides, out_size
+    return [img[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)]

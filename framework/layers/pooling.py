@@ -192,6 +192,12 @@ class AveragePooling2D(_Pooling2D):
     only the real ones (as Keras). Backward spreads ``dout / cells`` evenly
     over the window's real cells; overlapping windows add up.
 
+    No copy of the windows is made (as `im2col` would): the sum adds the
+    ph*pw strided views of the image to zeros, cell (0, 0) of every window
+    first, then (0, 1) and so on, row by row; the backward adds each window's share
+    to the same views of a zero gradient, which is what `col2im` does with
+    the shares (so an overlap adds up in the same order).
+
     Args: as `MaxPooling2D`.
     """
 
@@ -201,22 +207,25 @@ class AveragePooling2D(_Pooling2D):
 
     def _forward(self, x, pads, out_size):
         xp = get_backend().xp
-        n, c, h, w = x.shape
-        p = out_size[0] * out_size[1]
-        col = windows.im2col(x, self.pool_size, self.strides, pads).reshape(n, c, -1, p)
+        # Padded cells are zeros: they add nothing, and `cells` leaves them out.
+        views = windows.window_views(windows.pad(x, pads), self.pool_size, self.strides, out_size)
+        total = xp.zeros(views[0].shape, dtype=x.dtype)  # from +0.0, as NumPy's sum: a window of -0.0 gives +0.0
+        for view in views:
+            total += view
         # The number of real cells in each window: the windows of an image of ones.
-        ones = xp.ones((1, 1, h, w), dtype=x.dtype)
-        self.cells = windows.im2col(ones, self.pool_size, self.strides, pads).sum(axis=1).reshape(1, 1, p)
-        return (col.sum(axis=2) / self.cells).reshape(n, c, *out_size)
+        ones = windows.pad(xp.ones((1, 1, *x.shape[2:]), dtype=x.dtype), pads)
+        self.cells = sum(windows.window_views(ones, self.pool_size, self.strides, out_size))  # (1, 1, OH, OW)
+        return total / self.cells
 
     def _backward(self, dout):
         xp = get_backend().xp
-        n, c = dout.shape[:2]
-        k = self.pool_size[0] * self.pool_size[1]
-        share = (dout.reshape(n, c, -1) / self.cells).reshape(n, c, 1, -1)
-        dcol = xp.empty((n, c, k, share.shape[-1]), dtype=dout.dtype)
-        dcol[...] = share
-        return windows.col2im(dcol.reshape(n, c * k, -1), self.x_shape, self.pool_size, self.strides, self.pads)
+        share = dout / self.cells
+        n, c, h, w = self.x_shape
+        (top, bottom), (left, right) = self.pads
+        dx = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=dout.dtype)
+        for view in windows.window_views(dx, self.pool_size, self.strides, dout.shape[2:]):
+            view += share  # each cell of a window gets the window's share
+        return dx[:, :, top:top + h, left:left + w]
 
 
 class Pooling(MaxPooling2D):
