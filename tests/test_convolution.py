@@ -225,6 +225,28 @@ def test_a_channels_last_cnn_equals_the_channels_first_one_up_to_layout(backend)
     np.testing.assert_allclose(first.predict(x), last.predict(x.transpose(0, 2, 3, 1)), rtol=1e-5, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_the_gradients_do_not_depend_on_how_dout_lies_in_memory(data_format):
+    # A channels-last layer may get dout as (N, H, W, F) memory (from a pooling
+    # kernel) or as a transposed view of (N, F, H, W) memory (from the lines):
+    # the same numbers must give the same gradients, bit for bit.
+    rng = np.random.default_rng(8)
+    layer = layers.Convolution(6, 3, padding="same", data_format=data_format)
+    x = rng.standard_normal((16, 9, 10, 3) if data_format == "channels_last" else (16, 3, 9, 10)).astype(np.float32)
+    layer.build(x.shape)
+    layer.needs_input_grad = True
+    out = layer.forward(x, training=True)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    other = np.asfortranarray(dout)  # the same numbers, the axes in memory the other way round
+    results = []
+    for given in (dout, other):
+        dx = layer.backward(given)
+        results.append([np.array(a) for a in (dx, layer.grads["W"], layer.grads["b"])])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
 # -- shapes without data, and impossible shapes --------------------------------
 
 

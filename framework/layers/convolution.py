@@ -147,7 +147,9 @@ class Convolution(Layer):
             dout = dout.transpose(0, 3, 1, 2)
         n = dout.shape[0]
         W = self.params["W"]
-        d = dout.reshape(n, self.filters, -1)  # (N, F, OH*OW)
+        # (N, F, OH*OW), C-contiguous whatever layout `dout` came in (a channels-last
+        # max pooling hands back channels-last memory): the sums below add in one order.
+        d = self.xp.ascontiguousarray(dout).reshape(n, self.filters, -1)
         self.grads["W"] = (d @ self.col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
         if self.kernel_regularizer is not None:
             self.grads["W"] += self.kernel_regularizer.gradient(W)

@@ -21,8 +21,13 @@ class ReLU(Layer):
         # maximum, not the book's x * mask: that gives -0.0 for negative x
         # and NaN for -inf (-inf * 0); maximum gives exactly +0.0 there, keeps
         # +inf, and still passes NaN on, so a diverging run shows.
-        self.mask = x > 0
-        return self.xp.maximum(x, self._zeros_like_sample(x))
+        out = self.xp.maximum(x, self._zeros_like_sample(x))
+        # out > 0 exactly where x > 0 (a NaN is neither). Taken from `out`, the
+        # mask is laid out in memory as `out` is, and so as `dout` will be: a
+        # channels-last convolution hands over a transposed view, and a mask
+        # in its layout made the backward's product 13-16 times slower (measured).
+        self.mask = out > 0
+        return out
 
     def backward(self, dout):
         return dout * self.mask
