@@ -41,51 +41,78 @@ def _image(rng, shape, dtype):
     return x
 
 
-def _layer_pass(x, dout):
-    layer = layers.MaxPooling2D(2)
+def _layer_pass(x, dout, data_format="channels_first"):
+    """The layer's outputs, masks and dx; channels last, `x` and `dout` are given channels first and transposed."""
+    last = data_format == "channels_last"
+    if last:  # (N, H, W, C) images, C-contiguous, as a channels-last model makes them
+        x, dout = (np.ascontiguousarray(array.transpose(0, 2, 3, 1)) for array in (x, dout))
+    layer = layers.MaxPooling2D(2, data_format=data_format)
     layer.build(x.shape)
     out = layer.forward(x, training=True)
-    return {"out": out, "arg_h": layer.arg_h, "arg_w": layer.arg_w, "dx": layer.backward(dout)}
+    dx = layer.backward(dout)
+    if last:
+        out, dx = out.transpose(0, 3, 1, 2), dx.transpose(0, 3, 1, 2)
+    return {"out": out, "arg_h": layer.arg_h, "arg_w": layer.arg_w, "dx": dx}
 
 
 # Even maps; odd ones (a last row and column in no window); one large map; one channel of many.
 SHAPES = [(100, 30, 24, 24), (128, 8, 9, 11), (1, 1, 130, 258), (2, 3, 64, 48), (40, 200, 2, 4)]
 
 
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_fused_max_pooling_gives_the_plain_lines_bits(shape, dtype, monkeypatch):
+def test_fused_max_pooling_gives_the_plain_lines_bits(shape, dtype, data_format, monkeypatch):
     rng = np.random.default_rng(sum(shape))
     x = _image(rng, shape, dtype)
     dout = _image(rng, (shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
     calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
-    expected = _layer_pass(x, dout)
+    expected = _layer_pass(x, dout, data_format)
     assert not any(calls)
     calls.clear()
     monkeypatch.delenv("FRAMEWORK_NUMBA")
-    got = _layer_pass(x, dout)
+    got = _layer_pass(x, dout, data_format)
 
     assert calls == [True, True], "the compiled kernels did not run"
     for key in ("out", "arg_h", "arg_w"):  # picked, never computed: every bit, NaN payloads too
         assert got[key].dtype == expected[key].dtype and got[key].shape == expected[key].shape, key
-        np.testing.assert_array_equal(got[key].view(np.uint8), expected[key].view(np.uint8), err_msg=key)
+        got_bits, expected_bits = (np.ascontiguousarray(r[key]).view(np.uint8) for r in (got, expected))
+        np.testing.assert_array_equal(got_bits, expected_bits, err_msg=key)
     assert got["dx"].dtype == dtype and got["dx"].shape == shape
     np.testing.assert_array_equal(_bits(got["dx"]), _bits(expected["dx"]))
     assert np.isnan(expected["out"]).any() and (expected["out"] == 0).any()  # the special cases were there
 
 
-def test_the_masks_of_either_path_serve_the_others_backward(monkeypatch):
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_the_masks_of_either_path_serve_the_others_backward(data_format, monkeypatch):
     rng = np.random.default_rng(3)
     x = _image(rng, (64, 8, 12, 12), np.float32)
     dout = _image(rng, (64, 8, 6, 6), np.float32)
-    layer = layers.MaxPooling2D(2)
+    if data_format == "channels_last":
+        x, dout = (np.ascontiguousarray(array.transpose(0, 2, 3, 1)) for array in (x, dout))
+    layer = layers.MaxPooling2D(2, data_format=data_format)
     layer.build(x.shape)
     layer.forward(x, training=True)  # the kernels' masks...
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     plain = layer.backward(dout)  # ...read by the lines
     monkeypatch.delenv("FRAMEWORK_NUMBA")
     np.testing.assert_array_equal(_bits(layer.backward(dout)), _bits(plain))
+
+
+def test_a_channels_last_gradient_laid_out_channels_first_is_copied_to_the_masks_layout(monkeypatch):
+    # After a channels-last convolution, dout arrives as (N, C, H, W) memory seen channels last.
+    rng = np.random.default_rng(7)
+    x = np.ascontiguousarray(_image(rng, (64, 8, 12, 12), np.float32).transpose(0, 2, 3, 1))
+    dout = _image(rng, (64, 8, 6, 6), np.float32).transpose(0, 2, 3, 1)
+    layer = layers.MaxPooling2D(2, data_format="channels_last")
+    layer.build(x.shape)
+    layer.forward(x, training=True)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_pool, names=("backward",))
+    got = layer.backward(dout)
+    assert calls == [True] and got.flags.c_contiguous  # (N, H, W, C) memory, as the masks'
+    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    np.testing.assert_array_equal(_bits(got), _bits(layer.backward(dout)))
 
 
 def test_fused_max_pooling_declines_what_it_cannot_do(monkeypatch):
@@ -95,7 +122,8 @@ def test_fused_max_pooling_declines_what_it_cannot_do(monkeypatch):
     cases = {
         "3x3 windows": (x, (3, 3)),
         "a 2x1 window": (x, (2, 1)),
-        "channels last (a transposed view)": (x.transpose(0, 3, 1, 2), (2, 2)),
+        "every other column (a strided view)": (x[..., ::2], (2, 2)),
+        "channels in the middle of memory": (x.transpose(0, 2, 1, 3), (2, 2)),
         "fewer than FUSE_MIN numbers": (x[:2], (2, 2)),
         "half precision": (x.astype(np.float16), (2, 2)),
         "integers": (x.astype(np.int32), (2, 2)),
@@ -140,20 +168,28 @@ def test_where_the_kernels_do_not_compile_the_layer_gives_its_numbers(monkeypatc
     got = _layer_pass(x, dout)
     assert calls == [False, False]
     for key in expected:
-        np.testing.assert_array_equal(got[key].view(np.uint8), expected[key].view(np.uint8), err_msg=key)
+        got_bits, expected_bits = (np.ascontiguousarray(r[key]).view(np.uint8) for r in (got, expected))
+        np.testing.assert_array_equal(got_bits, expected_bits, err_msg=key)
 
 
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("size", [24, 15])  # maps of 22 x 22 and of 13 x 13 (an odd edge) after the convolution
-def test_a_convnet_trains_to_the_same_weights_with_and_without(size, monkeypatch):
+def test_a_convnet_trains_to_the_same_weights_with_and_without(size, data_format, monkeypatch):
+    # Channels last, the kernels hand back dx in another memory layout than
+    # the lines: the convolution before them must still compute the same numbers.
     rng = np.random.default_rng(6)
     x = rng.random((192, 1, size, size), dtype=np.float32)
+    if data_format == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     t = rng.integers(0, 4, 192)
     calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
 
     def weights_after_fit():
         fw.set_seed(0)
-        model = fw.Sequential([layers.Conv2D(8, 3), layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(),
-                               layers.Affine(4), layers.SoftmaxWithLoss()])
+        model = fw.Sequential([layers.Conv2D(8, 3, data_format=data_format), layers.ReLU(),
+                               layers.MaxPooling2D(2, data_format=data_format),
+                               layers.Conv2D(6, 3, padding="same", activation="relu", data_format=data_format),
+                               layers.Flatten(), layers.Affine(4), layers.SoftmaxWithLoss()])
         model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
         model.fit(x, t, batch_size=64, epochs=2, verbose=0)
         return model.get_weights()
