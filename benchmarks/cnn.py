@@ -32,11 +32,16 @@ from mlp import blas_info  # next to this file
 BATCH = 100
 
 
-def simple_conv_net(batch_norm=False):
-    """The book's SimpleConvNet; `batch_norm` adds a BatchNormalization of the 30 maps after the convolution."""
+def simple_conv_net(batch_norm=False, data_format="channels_first"):
+    """The book's SimpleConvNet; `batch_norm` adds a BatchNormalization of the 30 maps after the convolution.
+
+    With ``data_format="channels_last"`` (Keras's default) it takes (N, 28, 28, 1) images.
+    """
+    channel_axis = 1 if data_format == "channels_first" else -1
     model = fw.Sequential([
-        layers.Convolution(30, 5), *([layers.BatchNormalization(axis=1)] if batch_norm else []),
-        layers.ReLU(), layers.MaxPooling2D(2),
+        layers.Convolution(30, 5, data_format=data_format),
+        *([layers.BatchNormalization(axis=channel_axis)] if batch_norm else []),
+        layers.ReLU(), layers.MaxPooling2D(2, data_format=data_format),
         layers.Affine(100, weight_init="he_normal"), layers.ReLU(), layers.Affine(10, weight_init="he_normal"),
         layers.SoftmaxWithLoss(),
     ])

@@ -30,6 +30,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -101,6 +103,8 @@ def torch_worker(row, samples, threads):
         torch.set_num_threads(threads)
     model, optimizer, batch_size, what = workloads.ROWS[row]
     x, t = workloads.data(workloads.row_samples(row, samples), model)
+    if model == "cnn-last":  # PyTorch's layers take images channels first: the same images, transposed
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     x, t = torch.from_numpy(x), torch.from_numpy(t)
     net_opt = workloads.torch_model(model, optimizer)
     workloads.torch_epoch(net_opt, x[:1024], t[:1024], 128, "fit")  # warm-up

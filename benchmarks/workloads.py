@@ -23,12 +23,13 @@ ROWS = {
     "predict-1024": ("mlp", "sgd", 1024, "predict"),
     "simple-conv-net-100": ("cnn", "sgd", 100, "fit"),  # the book's, from benchmarks/cnn.py
     "simple-conv-net-bn-100": ("cnn-bn", "sgd", 100, "fit"),  # the same with BatchNormalization after the convolution
+    "simple-conv-net-last-100": ("cnn-last", "sgd", 100, "fit"),  # the same channels last, (N, 28, 28, 1) images
 }
 CNN_SAMPLES = 6000  # the SimpleConvNet rows train on at most this many images (as benchmarks/cnn.py)
 
 
 def is_cnn(model):
-    return model in ("cnn", "cnn-bn")
+    return model in ("cnn", "cnn-bn", "cnn-last")
 
 
 def row_samples(row, samples):
@@ -37,7 +38,8 @@ def row_samples(row, samples):
 
 def data(samples, model="mlp"):
     rng = np.random.default_rng(0)
-    x = rng.random((samples, *((1, 28, 28) if is_cnn(model) else (SIZES[0],))), dtype=np.float32)
+    shape = {"cnn-last": (28, 28, 1)}.get(model, (1, 28, 28) if is_cnn(model) else (SIZES[0],))
+    x = rng.random((samples, *shape), dtype=np.float32)
     t = rng.integers(0, SIZES[-1], samples)
     return x, t
 
@@ -103,7 +105,8 @@ def framework_model(model, optimizer):
     if is_cnn(model):
         import cnn
 
-        return cnn.simple_conv_net(batch_norm=model == "cnn-bn")
+        return cnn.simple_conv_net(batch_norm=model == "cnn-bn",
+                                   data_format="channels_last" if model == "cnn-last" else "channels_first")
     body = []
     for units in SIZES[1:-1]:
         body.append(layers.Affine(units))
