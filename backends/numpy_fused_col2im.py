@@ -7,7 +7,12 @@ reads and writes the image once per offset. This kernel adds each window's
 entries onto its cells in one loop per sample and channel, while that
 image stays in cache. Measured on a 2-core machine, (100, 30, 24, 24)
 float32 images: a 3x3 convolution with "same" padding 31 -> 18 ms, 3x3
-pooling with stride 2 12 -> 6.5 ms, 2x2 average pooling 10 -> 5 ms. It is
+pooling with stride 2 12 -> 6.5 ms, 2x2 average pooling 10 -> 5 ms.
+With a stride of 1 along the rows, each window column's terms are added to
+an image row as one contiguous run, which the compiler turns into vector
+instructions (each cell still gets one term at a time, in order): 3x3
+"same" 17.0 -> 13.6 ms, 5x5 "valid" 34 -> 27 ms, and 2.2 -> 1.6 ms on
+(64, 16, 14, 14) images. It is
 the backward of every convolution that passes a gradient on, and of
 pooling that goes through im2col. (The forward's im2col only copies: there
 a compiled loop was no faster than NumPy's strided copies, so it stays.)
@@ -72,5 +77,10 @@ def _col2im(col, kh, kw, sh, sw, top, left, dx):
                     for oy in range(oh):
                         y = oy * sh + i - top
                         if 0 <= y < h:
-                            for ox in range(lo, hi):
-                                dx[s, k, y, ox * sw + j - left] += col[s, k, i, j, oy, ox]
+                            if sw == 1:  # both rows contiguous: the compiler adds them in vector instructions
+                                row, terms, shift = dx[s, k, y], col[s, k, i, j, oy], j - left
+                                for ox in range(lo, hi):
+                                    row[ox + shift] += terms[ox]
+                            else:
+                                for ox in range(lo, hi):
+                                    dx[s, k, y, ox * sw + j - left] += col[s, k, i, j, oy, ox]
