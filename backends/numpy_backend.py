@@ -20,7 +20,8 @@ import sys
 import numpy
 
 from framework.backend import Backend
-from framework.backends import numpy_fused, numpy_fused_bn, numpy_fused_col2im, numpy_fused_pool
+from framework.backends import (numpy_fused, numpy_fused_avg_pool, numpy_fused_bn, numpy_fused_col2im,
+                                numpy_fused_pool)
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -75,6 +76,12 @@ class NumpyBackend(Backend):
 
     def fused_max_pool_backward(self, dout, arg_h, arg_w, pool_size, x_shape):
         return numpy_fused_pool.backward(dout, arg_h, arg_w, pool_size, x_shape)
+
+    def fused_average_pool(self, x, pool_size):
+        return numpy_fused_avg_pool.forward(x, pool_size)  # 2x2 windows, through Numba where installed
+
+    def fused_average_pool_backward(self, dout, pool_size, x_shape):
+        return numpy_fused_avg_pool.backward(dout, pool_size, x_shape)
 
     def fused_col2im(self, col, input_shape, kernel, strides, pads):
         return numpy_fused_col2im.col2im(col, input_shape, kernel, strides, pads)

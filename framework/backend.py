@@ -83,6 +83,18 @@ class Backend:
         """dx of MaxPooling2D's backward from `fused_max_pool`'s masks, as that method; None by default."""
         return None
 
+    def fused_average_pool(self, x, pool_size):
+        """AveragePooling2D's forward over windows that tile (N, C, H, W) `x`, in one compiled pass; None if not.
+
+        The same numbers as the layer's own lines, or None (by default): see
+        `backends.numpy_fused_avg_pool`.
+        """
+        return None
+
+    def fused_average_pool_backward(self, dout, pool_size, x_shape):
+        """dx of AveragePooling2D's backward over windows that tile, as `fused_average_pool`; None by default."""
+        return None
+
     def fused_col2im(self, col, input_shape, kernel, strides, pads):
         """`framework.layers.im2col.col2im` in one compiled pass: the same numbers, or None (by default).
 

@@ -206,19 +206,31 @@ class AveragePooling2D(_Pooling2D):
         self.cells = None
 
     def _forward(self, x, pads, out_size):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
+        # The number of real cells in each window: the windows of an image of ones.
+        ones = windows.pad(xp.ones((1, 1, *x.shape[2:]), dtype=x.dtype), pads)
+        self.cells = sum(windows.window_views(ones, self.pool_size, self.strides, out_size))  # (1, 1, OH, OW)
+        if self._tiles(pads, out_size):
+            # The backend may take the tiles' means in one compiled pass, with the
+            # same numbers (backends/numpy_fused_avg_pool.py); the lines below are the reference.
+            out = backend.fused_average_pool(x, self.pool_size)
+            if out is not None:
+                return out
         # Padded cells are zeros: they add nothing, and `cells` leaves them out.
         views = windows.window_views(windows.pad(x, pads), self.pool_size, self.strides, out_size)
         total = xp.zeros(views[0].shape, dtype=x.dtype)  # from +0.0, as NumPy's sum: a window of -0.0 gives +0.0
         for view in views:
             total += view
-        # The number of real cells in each window: the windows of an image of ones.
-        ones = windows.pad(xp.ones((1, 1, *x.shape[2:]), dtype=x.dtype), pads)
-        self.cells = sum(windows.window_views(ones, self.pool_size, self.strides, out_size))  # (1, 1, OH, OW)
         return total / self.cells
 
     def _backward(self, dout):
-        xp = get_backend().xp
+        backend = get_backend()
+        xp = backend.xp
+        if self._tiles(self.pads, None):
+            dx = backend.fused_average_pool_backward(dout, self.pool_size, self.x_shape)
+            if dx is not None:  # the lines below, in one compiled pass (as in forward)
+                return dx
         share = dout / self.cells
         n, c, h, w = self.x_shape
         (top, bottom), (left, right) = self.pads
