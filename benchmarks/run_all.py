@@ -30,8 +30,6 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -103,10 +101,11 @@ def torch_worker(row, samples, threads):
         torch.set_num_threads(threads)
     model, optimizer, batch_size, what = workloads.ROWS[row]
     x, t = workloads.data(workloads.row_samples(row, samples), model)
-    if model == "cnn-last":  # PyTorch's layers take images channels first: the same images, transposed
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     x, t = torch.from_numpy(x), torch.from_numpy(t)
     net_opt = workloads.torch_model(model, optimizer)
+    if model == "cnn-last":  # PyTorch's channels_last memory format: (N, C, H, W) views of the same memory
+        x = x.permute(0, 3, 1, 2)
+        net_opt[0].to(memory_format=torch.channels_last)
     workloads.torch_epoch(net_opt, x[:1024], t[:1024], 128, "fit")  # warm-up
     return {"torch": workloads.torch_epoch(net_opt, x, t, batch_size, what), "threads": torch.get_num_threads()}
 
