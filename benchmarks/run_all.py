@@ -94,7 +94,7 @@ def _memory_budget(net, batch_size, what):
     return int(2 * activations + buffers)
 
 
-def torch_worker(row, samples, threads):
+def torch_worker(row, samples, threads, channels_last=False):
     import torch
 
     if threads:
@@ -106,6 +106,9 @@ def torch_worker(row, samples, threads):
     if model == "cnn-last":  # PyTorch's channels_last memory format: (N, C, H, W) views of the same memory
         x = x.permute(0, 3, 1, 2)
         net_opt[0].to(memory_format=torch.channels_last)
+    elif channels_last and workloads.is_cnn(model):  # the same images and model, laid out channels last
+        x = x.contiguous(memory_format=torch.channels_last)
+        net_opt[0].to(memory_format=torch.channels_last)
     workloads.torch_epoch(net_opt, x[:1024], t[:1024], 128, "fit")  # warm-up
     return {"torch": workloads.torch_epoch(net_opt, x, t, batch_size, what), "threads": torch.get_num_threads()}
 
@@ -115,6 +118,7 @@ def _run(kind, row, args, memory=False):
     command = [sys.executable, __file__, "--worker", kind, "--rows", row, "--samples", str(args.samples)]
     command += ["--memory"] if memory else []
     command += ["--torch-threads", str(args.torch_threads)] if args.torch_threads else []
+    command += ["--torch-channels-last"] if args.torch_channels_last else []
     command += ["--no-default-floor"] if args.no_default_floor else []
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -146,6 +150,9 @@ def main():
     parser.add_argument("--rows", nargs="+", default=list(workloads.ROWS), choices=list(workloads.ROWS))
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even where it is installed")
     parser.add_argument("--torch-threads", type=int, default=0, help="PyTorch's threads (default: its own choice)")
+    parser.add_argument("--torch-channels-last", action="store_true",
+                        help="PyTorch's CNNs in its channels_last memory format (its default is channels first; "
+                             "on some CPUs the other is faster)")
     parser.add_argument("--no-default-floor", action="store_true",
                         help="time the floor with one BLAS thread only (on a loaded machine the library's threads crawl)")
     parser.add_argument("--worker", choices=["framework", "torch"], help=argparse.SUPPRESS)
@@ -155,7 +162,7 @@ def main():
         print(json.dumps(framework_worker(args.rows[0], args.samples, args.memory, not args.no_default_floor)))
         return
     if args.worker == "torch":
-        print(json.dumps(torch_worker(args.rows[0], args.samples, args.torch_threads)))
+        print(json.dumps(torch_worker(args.rows[0], args.samples, args.torch_threads, args.torch_channels_last)))
         return
 
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
