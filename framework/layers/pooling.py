@@ -194,9 +194,9 @@ class AveragePooling2D(_Pooling2D):
 
     No copy of the windows is made (as `im2col` would): the sum adds the
     ph*pw strided views of the image to zeros, cell (0, 0) of every window
-    first, then (0, 1) and so on, row by row; the backward adds each window's share
-    to the same views of a zero gradient, which is what `col2im` does with
-    the shares (so an overlap adds up in the same order).
+    first, then (0, 1) and so on, row by row; the backward adds each
+    window's share to the same views of a zero gradient, which is what
+    `col2im` does with the shares (so an overlap adds up in the same order).
 
     Args: as `MaxPooling2D`.
     """
