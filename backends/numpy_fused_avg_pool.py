@@ -19,7 +19,7 @@ row, (0, 0), (0, 1), (1, 0), (1, 1), then divides by 4, each step rounded
 to the dtype as the lines round it; the backward gives each cell
 ``0.0 + dout / 4``, as the lines' zeros plus the share. Numba compiles
 without fast-math. Channels-last images (transposed views, as for max
-pooling: see `numpy_fused_pool`) get kernels with the channels innermost.
+pooling: see `numpy_image_layouts`) get kernels with the channels innermost.
 `tests/test_fused_pooling.py` compares them with the layer's lines bit for
 bit.
 
@@ -33,27 +33,27 @@ import math
 import numpy
 
 from framework.backends import numpy_fused
-from framework.backends.numpy_fused_pool import _ORDERS, _layout, _permuted
+from framework.backends.numpy_image_layouts import ORDERS, layout_of, permuted
 
 
 def forward(x, pool_size):
     """The 2x2 tiled average of (N, C, H, W) `x`, (N, C, H // 2, W // 2) laid out as `x`; None if not done here."""
-    layout = _layout(x)
+    layout = layout_of(x)
     if layout is None or not _usable(x, pool_size, x.size):
         return None
     kernel = _kernel(f"average_pool_2x2{layout}", _KERNELS[layout][0], x.dtype)
     if kernel is None:
         return None
     n, c, h, w = x.shape
-    order, back = _ORDERS[layout]
-    out = numpy.empty(_permuted((n, c, h // 2, w // 2), order), dtype=x.dtype)
+    order, back = ORDERS[layout]
+    out = numpy.empty(permuted((n, c, h // 2, w // 2), order), dtype=x.dtype)
     kernel(x.transpose(order), out, x.dtype.type(0.0), x.dtype.type(4.0))
     return out.transpose(back)
 
 
 def backward(dout, pool_size, x_shape):
     """dx (`x_shape`) of the 2x2 tiled average, laid out as `dout`; None if not done here."""
-    layout = _layout(dout)
+    layout = layout_of(dout)
     if layout is None or len(x_shape) != 4 or not _usable(dout, pool_size, math.prod(x_shape)):
         return None
     n, c, oh, ow = dout.shape
@@ -62,10 +62,10 @@ def backward(dout, pool_size, x_shape):
     kernel = _kernel(f"average_pool_2x2_backward{layout}", _KERNELS[layout][1], dout.dtype)
     if kernel is None:
         return None
-    order, back = _ORDERS[layout]
+    order, back = ORDERS[layout]
     covered = x_shape[2] == 2 * oh and x_shape[3] == 2 * ow
     # An odd last row or column is in no window: its gradient is +0.0, as the layer's zeros.
-    dx = (numpy.empty if covered else numpy.zeros)(_permuted(x_shape, order), dtype=dout.dtype)
+    dx = (numpy.empty if covered else numpy.zeros)(permuted(x_shape, order), dtype=dout.dtype)
     kernel(dout.transpose(order), dx, dout.dtype.type(0.0), dout.dtype.type(4.0))
     return dx.transpose(back)
 

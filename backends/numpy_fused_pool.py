@@ -51,6 +51,7 @@ import math
 import numpy
 
 from framework.backends import numpy_fused
+from framework.backends.numpy_image_layouts import ORDERS, layout_of, permuted
 
 
 def forward(x, pool_size):
@@ -63,17 +64,17 @@ def forward(x, pool_size):
     (``image.transpose(0, 3, 1, 2)``, as the layer passes it); the results
     are then laid out likewise, channels last under channels-first shapes.
     """
-    layout = _layout(x)
+    layout = layout_of(x)
     if layout is None or not _usable(x, pool_size, x.size):
         return None
     kernel = _kernel(f"max_pool_2x2{layout}", _KERNELS[layout][0], x.dtype)
     if kernel is None:
         return None
     n, c, h, w = x.shape
-    order, back = _ORDERS[layout]
-    out = numpy.empty(_permuted((n, c, h // 2, w // 2), order), dtype=x.dtype)
+    order, back = ORDERS[layout]
+    out = numpy.empty(permuted((n, c, h // 2, w // 2), order), dtype=x.dtype)
     arg_h = numpy.empty(out.shape, dtype=bool)
-    arg_w = numpy.empty(_permuted((n, c, 2 * (h // 2), w // 2), order), dtype=bool)
+    arg_w = numpy.empty(permuted((n, c, 2 * (h // 2), w // 2), order), dtype=bool)
     kernel(x.transpose(order), out, arg_h, arg_w)
     return tuple(array.transpose(back) for array in (out, arg_h, arg_w))
 
@@ -84,7 +85,7 @@ def backward(dout, arg_h, arg_w, pool_size, x_shape):
     dx is laid out as the masks are (see `forward`); a `dout` laid out
     otherwise is copied to their layout first.
     """
-    layout = _layout(arg_h)
+    layout = layout_of(arg_h)
     if layout is None or len(x_shape) != 4 or not _usable(dout, pool_size, math.prod(x_shape)):
         return None
     n, c, oh, ow = dout.shape
@@ -92,41 +93,21 @@ def backward(dout, arg_h, arg_w, pool_size, x_shape):
             or arg_h.shape != dout.shape or arg_w.shape != (n, c, 2 * oh, ow)):
         return None
     for mask in (arg_h, arg_w):
-        if type(mask) is not numpy.ndarray or mask.dtype != bool or _layout(mask) != layout:
+        if type(mask) is not numpy.ndarray or mask.dtype != bool or layout_of(mask) != layout:
             return None
     kernel = _kernel(f"max_pool_2x2_backward{layout}", _KERNELS[layout][1], dout.dtype)
     if kernel is None:
         return None
-    order, back = _ORDERS[layout]
-    if _layout(dout) != layout:  # the next layer's gradient in the other layout: a copy, the same numbers
+    order, back = ORDERS[layout]
+    if layout_of(dout) != layout:  # the next layer's gradient in the other layout: a copy, the same numbers
         dout = numpy.ascontiguousarray(dout.transpose(order)).transpose(back)
     covered = x_shape[2] == 2 * oh and x_shape[3] == 2 * ow
     # An odd last row or column is in no window: its gradient is +0.0, as the layer's zeros.
-    dx = (numpy.empty if covered else numpy.zeros)(_permuted(x_shape, order), dtype=dout.dtype)
+    dx = (numpy.empty if covered else numpy.zeros)(permuted(x_shape, order), dtype=dout.dtype)
     factors = numpy.array([0, 1], dtype=dout.dtype)  # by the mask's byte: d * wins without a branch
     masks = (mask.transpose(order).view(numpy.uint8) for mask in (arg_h, arg_w))
     kernel(dout.transpose(order), *masks, factors, dx)
     return dx.transpose(back)
-
-
-# layout: (the kernels' order of the channels-first axes, and the way back)
-_ORDERS = {"": ((0, 1, 2, 3), (0, 1, 2, 3)), "_channels_last": ((0, 2, 3, 1), (0, 3, 1, 2))}
-
-
-def _permuted(shape, order):
-    return tuple(shape[axis] for axis in order)
-
-
-def _layout(array):
-    """"" for a C-contiguous (N, C, H, W) array, "_channels_last" for a C-contiguous (N, H, W, C) one seen
-    channels first, None otherwise (the kernels' names end so)."""
-    if array.ndim != 4:
-        return None
-    if array.flags.c_contiguous:
-        return ""
-    if array.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return "_channels_last"
-    return None
 
 
 def _usable(array, pool_size, image_size):
