@@ -19,9 +19,9 @@ row, (0, 0), (0, 1), (1, 0), (1, 1), then divides by 4, each step rounded
 to the dtype as the lines round it; the backward gives each cell
 ``0.0 + dout / 4``, as the lines' zeros plus the share. Numba compiles
 without fast-math. Channels-last images (transposed views, as for max
-pooling: see `numpy_image_layouts`) get kernels with the channels innermost.
-`tests/test_fused_pooling.py` compares them with the layer's lines bit for
-bit.
+pooling: see `numpy_pool_tiles`) get kernels with the channels innermost.
+`tests/test_fused_average_pooling.py` compares them with the layer's lines
+bit for bit.
 
 The layer runs its lines for other windows, for fewer than
 `numpy_fused.FUSE_MIN` cells, for images laid out neither way, and
@@ -33,13 +33,13 @@ import math
 import numpy
 
 from framework.backends import numpy_fused
-from framework.backends.numpy_image_layouts import ORDERS, layout_of, permuted
+from framework.backends.numpy_pool_tiles import ORDERS, layout_of, new_gradient, permuted, takes, tiles
 
 
 def forward(x, pool_size):
     """The 2x2 tiled average of (N, C, H, W) `x`, (N, C, H // 2, W // 2) laid out as `x`; None if not done here."""
     layout = layout_of(x)
-    if layout is None or not _usable(x, pool_size, x.size):
+    if layout is None or not takes(x, pool_size, x.size):
         return None
     kernel = _kernel(f"average_pool_2x2{layout}", _KERNELS[layout][0], x.dtype)
     if kernel is None:
@@ -54,28 +54,15 @@ def forward(x, pool_size):
 def backward(dout, pool_size, x_shape):
     """dx (`x_shape`) of the 2x2 tiled average, laid out as `dout`; None if not done here."""
     layout = layout_of(dout)
-    if layout is None or len(x_shape) != 4 or not _usable(dout, pool_size, math.prod(x_shape)):
-        return None
-    n, c, oh, ow = dout.shape
-    if tuple(x_shape[:2]) != (n, c) or x_shape[2] // 2 != oh or x_shape[3] // 2 != ow:
+    if layout is None or not tiles(x_shape, dout.shape) or not takes(dout, pool_size, math.prod(x_shape)):
         return None
     kernel = _kernel(f"average_pool_2x2_backward{layout}", _KERNELS[layout][1], dout.dtype)
     if kernel is None:
         return None
     order, back = ORDERS[layout]
-    covered = x_shape[2] == 2 * oh and x_shape[3] == 2 * ow
-    # An odd last row or column is in no window: its gradient is +0.0, as the layer's zeros.
-    dx = (numpy.empty if covered else numpy.zeros)(permuted(x_shape, order), dtype=dout.dtype)
+    dx = new_gradient(x_shape, order, dout.dtype)
     kernel(dout.transpose(order), dx, dout.dtype.type(0.0), dout.dtype.type(4.0))
     return dx.transpose(back)
-
-
-def _usable(array, pool_size, image_size):
-    if tuple(pool_size) != (2, 2) or image_size < numpy_fused.FUSE_MIN:
-        return False
-    if type(array) is not numpy.ndarray or array.dtype not in numpy_fused._FLOATS:
-        return False
-    return numpy_fused.enabled()
 
 
 def _kernel(name, function, dtype):

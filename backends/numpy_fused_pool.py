@@ -51,7 +51,7 @@ import math
 import numpy
 
 from framework.backends import numpy_fused
-from framework.backends.numpy_image_layouts import ORDERS, layout_of, permuted
+from framework.backends.numpy_pool_tiles import ORDERS, layout_of, new_gradient, permuted, takes, tiles
 
 
 def forward(x, pool_size):
@@ -86,11 +86,10 @@ def backward(dout, arg_h, arg_w, pool_size, x_shape):
     otherwise is copied to their layout first.
     """
     layout = layout_of(arg_h)
-    if layout is None or len(x_shape) != 4 or not _usable(dout, pool_size, math.prod(x_shape)):
+    if layout is None or not tiles(x_shape, dout.shape) or not _usable(dout, pool_size, math.prod(x_shape)):
         return None
     n, c, oh, ow = dout.shape
-    if (tuple(x_shape[:2]) != (n, c) or x_shape[2] // 2 != oh or x_shape[3] // 2 != ow
-            or arg_h.shape != dout.shape or arg_w.shape != (n, c, 2 * oh, ow)):
+    if arg_h.shape != dout.shape or arg_w.shape != (n, c, 2 * oh, ow):
         return None
     for mask in (arg_h, arg_w):
         if type(mask) is not numpy.ndarray or mask.dtype != bool or layout_of(mask) != layout:
@@ -101,9 +100,7 @@ def backward(dout, arg_h, arg_w, pool_size, x_shape):
     order, back = ORDERS[layout]
     if layout_of(dout) != layout:  # the next layer's gradient in the other layout: a copy, the same numbers
         dout = numpy.ascontiguousarray(dout.transpose(order)).transpose(back)
-    covered = x_shape[2] == 2 * oh and x_shape[3] == 2 * ow
-    # An odd last row or column is in no window: its gradient is +0.0, as the layer's zeros.
-    dx = (numpy.empty if covered else numpy.zeros)(permuted(x_shape, order), dtype=dout.dtype)
+    dx = new_gradient(x_shape, order, dout.dtype)
     factors = numpy.array([0, 1], dtype=dout.dtype)  # by the mask's byte: d * wins without a branch
     masks = (mask.transpose(order).view(numpy.uint8) for mask in (arg_h, arg_w))
     kernel(dout.transpose(order), *masks, factors, dx)
@@ -111,18 +108,8 @@ def backward(dout, arg_h, arg_w, pool_size, x_shape):
 
 
 def _usable(array, pool_size, image_size):
-    """Whether the kernels take `array` (4-d) with this pool: 2x2, and everything `numpy_fused` asks.
-
-    `image_size` is the input image's number of cells, which both passes
-    visit: the layer's forward and backward are done alike.
-    """
-    if tuple(pool_size) != (2, 2) or array.ndim != 4 or image_size < numpy_fused.FUSE_MIN:
-        return False
-    if type(array) is not numpy.ndarray or array.dtype not in numpy_fused._FLOATS:
-        return False
-    if not numpy_fused.enabled():
-        return False
-    return numpy_picks_so()
+    """Whether the kernels take `array` (`numpy_pool_tiles.takes`), and NumPy's maximum picks as they do."""
+    return takes(array, pool_size, image_size) and numpy_picks_so()
 
 
 def numpy_picks_so():

@@ -225,7 +225,6 @@ def test_a_channels_last_cnn_equals_the_channels_first_one_up_to_layout(backend)
     np.testing.assert_allclose(first.predict(x), last.predict(x.transpose(0, 2, 3, 1)), rtol=1e-5, atol=1e-6)
 
 
-
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 def test_the_gradients_do_not_depend_on_how_dout_lies_in_memory(data_format):
     # A channels-last layer may get dout as (N, H, W, F) memory (from a pooling

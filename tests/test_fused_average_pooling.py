@@ -15,25 +15,11 @@ from framework import layers
 from framework.backend import get_backend
 from framework.backends import numpy_fused_avg_pool
 
-from .test_fused_pooling import SHAPES, _image
+from .test_fused_pooling import SHAPES, _image, channels_last, run_pooling
 from .test_fused_updates import _bits, assert_same_with_and_without_kernels, spy_on_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf: intended
-
-
-def _layer_pass(x, dout, data_format):
-    """The layer's output and dx; `x` and `dout` are given channels first, and transposed for channels last."""
-    last = data_format == "channels_last"
-    if last:
-        x, dout = (np.ascontiguousarray(array.transpose(0, 2, 3, 1)) for array in (x, dout))
-    layer = layers.AveragePooling2D(2, data_format=data_format)
-    layer.build(x.shape)
-    out = layer.forward(x, training=True)
-    dx = layer.backward(dout)
-    if last:
-        out, dx = out.transpose(0, 3, 1, 2), dx.transpose(0, 3, 1, 2)
-    return out, dx
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
@@ -46,11 +32,11 @@ def test_fused_average_pooling_gives_the_plain_lines_bits(shape, dtype, data_for
     dout = _image(rng, (shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
     calls = spy_on_kernels(monkeypatch, numpy_fused_avg_pool)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
-    expected = _layer_pass(x, dout, data_format)
+    expected = run_pooling(layers.AveragePooling2D, x, dout, data_format)[1:]
     assert not any(calls)
     calls.clear()
     monkeypatch.delenv("FRAMEWORK_NUMBA")
-    got = _layer_pass(x, dout, data_format)
+    got = run_pooling(layers.AveragePooling2D, x, dout, data_format)[1:]
 
     assert calls == [True, True], "the compiled kernels did not run"
     for a, b in zip(got, expected):
@@ -84,7 +70,7 @@ def test_a_convnet_with_average_pooling_trains_to_the_same_weights_with_and_with
     rng = np.random.default_rng(9)
     x = rng.random((192, 1, 15, 15), dtype=np.float32)  # 13 x 13 maps: an odd edge
     if data_format == "channels_last":
-        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        (x,) = channels_last(x)
     t = rng.integers(0, 4, 192)
     calls = spy_on_kernels(monkeypatch, numpy_fused_avg_pool)
 

@@ -41,17 +41,32 @@ def _image(rng, shape, dtype):
     return x
 
 
-def _layer_pass(x, dout, data_format="channels_first"):
-    """The layer's outputs, masks and dx; channels last, `x` and `dout` are given channels first and transposed."""
+def channels_last(*images):
+    """(N, C, H, W) images as C-contiguous (N, H, W, C) ones, as a channels-last model makes them."""
+    return [np.ascontiguousarray(image.transpose(0, 2, 3, 1)) for image in images]
+
+
+def run_pooling(layer_class, x, dout, data_format):
+    """A 2x2 `layer_class` layer after its forward and backward, its output and dx.
+
+    `x` and `dout` are given channels first; channels last they go in as
+    `channels_last` images, and the output and dx come back transposed.
+    """
     last = data_format == "channels_last"
-    if last:  # (N, H, W, C) images, C-contiguous, as a channels-last model makes them
-        x, dout = (np.ascontiguousarray(array.transpose(0, 2, 3, 1)) for array in (x, dout))
-    layer = layers.MaxPooling2D(2, data_format=data_format)
+    if last:
+        x, dout = channels_last(x, dout)
+    layer = layer_class(2, data_format=data_format)
     layer.build(x.shape)
     out = layer.forward(x, training=True)
     dx = layer.backward(dout)
     if last:
         out, dx = out.transpose(0, 3, 1, 2), dx.transpose(0, 3, 1, 2)
+    return layer, out, dx
+
+
+def _layer_pass(x, dout, data_format="channels_first"):
+    """The max pooling layer's output, masks and dx (see `run_pooling`)."""
+    layer, out, dx = run_pooling(layers.MaxPooling2D, x, dout, data_format)
     return {"out": out, "arg_h": layer.arg_h, "arg_w": layer.arg_w, "dx": dx}
 
 
@@ -90,7 +105,7 @@ def test_the_masks_of_either_path_serve_the_others_backward(data_format, monkeyp
     x = _image(rng, (64, 8, 12, 12), np.float32)
     dout = _image(rng, (64, 8, 6, 6), np.float32)
     if data_format == "channels_last":
-        x, dout = (np.ascontiguousarray(array.transpose(0, 2, 3, 1)) for array in (x, dout))
+        x, dout = channels_last(x, dout)
     layer = layers.MaxPooling2D(2, data_format=data_format)
     layer.build(x.shape)
     layer.forward(x, training=True)  # the kernels' masks...
@@ -103,7 +118,7 @@ def test_the_masks_of_either_path_serve_the_others_backward(data_format, monkeyp
 def test_a_channels_last_gradient_laid_out_channels_first_is_copied_to_the_masks_layout(monkeypatch):
     # After a channels-last convolution, dout arrives as (N, C, H, W) memory seen channels last.
     rng = np.random.default_rng(7)
-    x = np.ascontiguousarray(_image(rng, (64, 8, 12, 12), np.float32).transpose(0, 2, 3, 1))
+    (x,) = channels_last(_image(rng, (64, 8, 12, 12), np.float32))
     dout = _image(rng, (64, 8, 6, 6), np.float32).transpose(0, 2, 3, 1)
     layer = layers.MaxPooling2D(2, data_format="channels_last")
     layer.build(x.shape)
@@ -180,7 +195,7 @@ def test_a_convnet_trains_to_the_same_weights_with_and_without(size, data_format
     rng = np.random.default_rng(6)
     x = rng.random((192, 1, size, size), dtype=np.float32)
     if data_format == "channels_last":
-        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        (x,) = channels_last(x)
     t = rng.integers(0, 4, 192)
     calls = spy_on_kernels(monkeypatch, numpy_fused_pool)
 
