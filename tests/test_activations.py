@@ -156,6 +156,29 @@ def test_relu_zeros_follow_the_input_shape_and_dtype(backend):
     assert not to_host(backend, wide).any()
 
 
+@pytest.mark.parametrize("order", [(0, 2, 3, 1), (0, 3, 1, 2), (1, 0, 2, 3)])
+def test_relu_lays_out_its_output_and_mask_as_its_input(order):
+    # A channels-last convolution hands ReLU a transposed view of its channels-first
+    # memory: the output and the mask keep that memory order (no copy into another),
+    # with maximum(x, 0.0)'s bits, and a C-ordered input after it gets C-ordered results.
+    rng = np.random.default_rng(0)
+    memory = rng.standard_normal((4, 3, 6, 5)).astype(np.float32)
+    memory.reshape(-1)[:5] = [-0.0, np.inf, -np.inf, np.nan, 0.0]
+    x = memory.transpose(order)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    layer = layers.ReLU()
+    for _ in range(2):  # the second call reuses the zeros made for this layout
+        out = layer.forward(x, training=True)
+        assert out.strides == x.strides
+        assert layer.mask.strides == tuple(stride // x.itemsize for stride in x.strides)  # bools, 1 byte each
+        assert np.array_equal(out.view(np.uint32), np.maximum(x, 0.0).view(np.uint32))
+        assert np.array_equal(layer.backward(dout), dout * (x > 0))
+    plain = np.ascontiguousarray(x)
+    out = layer.forward(plain, training=True)
+    assert out.flags.c_contiguous and layer.mask.flags.c_contiguous
+    assert np.array_equal(out.view(np.uint32), np.maximum(plain, 0.0).view(np.uint32))
+
+
 @pytest.mark.parametrize("make, forward, backward", [
     (lambda: layers.LeakyReLU(0.3),
      lambda x: np.where(x > 0, x, x * 0.3), lambda x, out, d: np.where(x > 0, d, d * 0.3)),

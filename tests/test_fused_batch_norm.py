@@ -190,3 +190,25 @@ def test_the_plans_of_the_sums_stay_few_whatever_the_batch_sizes():
         out = numpy_fused_bn.forward(x, 1, gamma, beta, 1e-3)[0]
         assert len(numpy_fused_bn._sum_plans) <= 256
     np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-5)  # still normalizing after the cache was cleared
+
+
+@pytest.mark.parametrize("numba", ["on", "off"])
+@pytest.mark.parametrize("axis, order", [(-1, (0, 3, 1, 2)), (1, (0, 2, 3, 1)), (1, (1, 0))])
+def test_the_layer_gives_the_same_bits_for_its_input_in_any_memory_layout(axis, order, numba, monkeypatch):
+    # A channels-last convolution hands over a transposed view of channels-first memory.
+    # The sums add in an order that follows memory, so the layer sums C-ordered copies.
+    if numba == "off":
+        monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    shape = (16, 12, 10, 8) if len(order) == 4 else (128, 256)
+    rng = np.random.default_rng(7)
+    x, dout = _activations(rng, shape, np.float32, axis), _activations(rng, shape, np.float32, axis)
+    features = shape[axis]
+    gamma, beta = rng.standard_normal(features).astype(np.float32), rng.standard_normal(features).astype(np.float32)
+    expected = _layer_pass(x, dout, gamma, beta, axis)
+
+    back = np.argsort(order)  # memory in `order`, seen in the layer's shape
+    x_view, dout_view = (np.ascontiguousarray(a.transpose(order)).transpose(back) for a in (x, dout))
+    assert not x_view.flags.c_contiguous and np.array_equal(x_view, x, equal_nan=True)
+    got = _layer_pass(x_view, dout_view, gamma, beta, axis)
+    for key in expected:
+        np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=key)

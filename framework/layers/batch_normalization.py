@@ -130,6 +130,10 @@ class BatchNormalization(Layer):
         shape, axes = self._broadcast(x)
         self.batch_statistics = bool(training) and self.trainable  # a frozen layer runs in inference mode
         if self.batch_statistics:
+            # Sums add in an order that follows memory: taken over C-ordered arrays,
+            # they give the same bits for an input in any layout (a channels-last
+            # convolution's output is a transposed view of channels-first memory).
+            x = self.xp.ascontiguousarray(x)
             # The backend may run this branch in one compiled pass, with the
             # same numbers (backends/numpy_fused_bn.py); these lines are the reference.
             fused = self._fused_forward(x, shape)
@@ -172,6 +176,7 @@ class BatchNormalization(Layer):
 
     def backward(self, dout):
         shape, axes = self._broadcast(dout)
+        dout = self.xp.ascontiguousarray(dout)  # for the sums, as x in forward
         if self.batch_statistics and self.needs_input_grad and self.scale and self.center:
             axis = self._feature_axis(dout.shape)
             done = get_backend().fused_batch_norm_backward(dout, axis, self.xhat, self.params["gamma"], self.std)
