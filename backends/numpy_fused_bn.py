@@ -30,6 +30,11 @@ and channels last, signed zeros, infinities and denormals included; a NaN
 need only stay a NaN (which NaN comes out of a sum of two is the
 compiler's choice, as in `backends.numpy_fused`).
 
+Channels-last images whose memory is channels first (a channels-last
+convolution's output is such a transposed view) are taken as they lie: as
+maps, each map's pixels added one after another, which is the order of a
+C-ordered copy's pixels. The results come back laid out as the input.
+
 The layer runs its NumPy lines instead for features on another axis,
 without gamma or beta, for fewer than `numpy_fused.FUSE_MIN` activations
 or one value a sample (NumPy sums such a batch pairwise),
@@ -56,11 +61,11 @@ def forward(x, axis, gamma, beta, epsilon):
     kernel = _kernel("batch_norm_forward", _forward, x.dtype, "2 1 1 s s s n n i i i2 2 2 1 1 1")
     if kernel is None:
         return None
-    dtype, rows = x.dtype, x.reshape(len(x), -1)  # a sample a row
+    dtype, rows = x.dtype, _rows(x, layout)
     out, xhat = numpy.empty_like(rows), numpy.empty_like(rows)
     mean, var, std = (numpy.empty(gamma.size, dtype=dtype) for _ in range(3))
     kernel(rows, gamma, beta, dtype.type(epsilon), *_sum_plan(layout, dtype), out, xhat, mean, var, std)
-    return out.reshape(x.shape), xhat.reshape(x.shape), std, mean, var
+    return _shaped(out, x, layout), _shaped(xhat, x, layout), std, mean, var
 
 
 def backward(dout, axis, xhat, gamma, std):
@@ -74,11 +79,11 @@ def backward(dout, axis, xhat, gamma, std):
     kernel = _kernel("batch_norm_backward", _backward, dout.dtype, "2 2 1 1 s s n n i i i2 2 1 1")
     if kernel is None:
         return None
-    rows = dout.reshape(len(dout), -1)  # a sample a row
+    rows = _rows(dout, layout)
     dx = numpy.empty_like(rows)
     dgamma, dbeta = numpy.empty_like(gamma), numpy.empty_like(gamma)
-    kernel(rows, xhat.reshape(rows.shape), gamma, std.reshape(-1), *_sum_plan(layout, dout.dtype), dx, dgamma, dbeta)
-    return dx.reshape(dout.shape), dgamma, dbeta
+    kernel(rows, _rows(xhat, layout), gamma, std.reshape(-1), *_sum_plan(layout, dout.dtype), dx, dgamma, dbeta)
+    return _shaped(dx, dout, layout), dgamma, dbeta
 
 
 # How a batch's values are laid out, as (N, A, B), and so how `_feature_totals`
@@ -86,33 +91,62 @@ def backward(dout, axis, xhat, gamma, std):
 MAPS = 0  # images with channels on axis 1: (N, C, S), each channel's map summed pairwise
 ROWS = 1  # 2-d inputs: (N, 1, C), the sum over the batch is the feature's
 PIXELS = 2  # images with channels last: (N, S, C), the pixels summed one after another
+# Channels-last images whose memory is channels first (a channels-last convolution's
+# output is such a view): (N, C, S) as MAPS, each map's pixels summed as PIXELS sums them.
+PIXELS_IN_MAPS = 3
 
 
 def _layout(first, axis, *others):
     """``(layout, (N, A, B))`` of `first` for the kernels; None where not fused.
 
-    All arrays must be contiguous NumPy arrays of one float dtype, `others`
-    of `first`'s shape or of C elements.
+    All arrays must be NumPy arrays of one float dtype, `others` of
+    `first`'s shape or of C elements. Those of `first`'s shape must be
+    C-contiguous, or all be channels-last images with channels-first memory
+    (PIXELS_IN_MAPS); those of C elements contiguous.
     """
     if first.size < numpy_fused.FUSE_MIN or first.ndim < 2 or first.size == len(first):
         return None  # (one value a sample: NumPy sums that batch pairwise, not one sample after another)
     dtype = first.dtype
     if dtype not in numpy_fused._FLOATS or not numpy_fused.enabled():
         return None
-    features = first.shape[axis]
+    features, last = first.shape[axis], axis in (-1, first.ndim - 1)
+    in_maps = first.ndim > 2 and last and not first.flags.c_contiguous and _maps_of(first).flags.c_contiguous
     for array in (first, *others):
-        if type(array) is not numpy.ndarray or array.dtype != dtype or not array.flags.c_contiguous:
+        if type(array) is not numpy.ndarray or array.dtype != dtype:
             return None
-        if array.shape != first.shape and array.size != features:
+        if array.shape == first.shape:
+            if not (_maps_of(array) if in_maps else array).flags.c_contiguous:
+                return None
+        elif array.size != features or not array.flags.c_contiguous:
             return None
     n, per_sample = len(first), first.size // len(first)
     if first.ndim == 2:
         return ROWS, (n, 1, features)
+    if in_maps:
+        return PIXELS_IN_MAPS, (n, features, per_sample // features)
     if axis == 1:
         return MAPS, (n, features, per_sample // features)
-    if axis in (-1, first.ndim - 1):
+    if last:
         return PIXELS, (n, per_sample // features, features)
     return None
+
+
+def _maps_of(array):
+    """The channels-last `array` seen channels first: its memory's own order where that is channels first."""
+    return numpy.moveaxis(array, -1, 1)
+
+
+def _rows(array, layout):
+    """`array`'s memory as (N, A * B), a sample a row (no copy)."""
+    memory = _maps_of(array) if layout[0] == PIXELS_IN_MAPS else array
+    return memory.reshape(len(array), -1)
+
+
+def _shaped(rows, like, layout):
+    """The kernel's `rows` shaped as `like`, laid out in memory as `like` is."""
+    if layout[0] == PIXELS_IN_MAPS:
+        return numpy.moveaxis(rows.reshape(_maps_of(like).shape), 1, -1)
+    return rows.reshape(like.shape)
 
 
 def _sum_plan(layout, dtype):
@@ -123,7 +157,8 @@ def _sum_plan(layout, dtype):
         if len(_sum_plans) >= 256:  # batches of ever new sizes (a generator's) must not grow it forever
             _sum_plans.clear()
         kind, (n, a, b) = layout
-        plan = _sum_plans[layout, dtype] = (_start(dtype), dtype.type(n * (b if kind == MAPS else a)), kind, a,
+        per_feature = b if kind in (MAPS, PIXELS_IN_MAPS) else a
+        plan = _sum_plans[layout, dtype] = (_start(dtype), dtype.type(n * per_feature), kind, a,
                                             *_pairwise_plan(b if kind == MAPS else 1, dtype))
     return plan
 
@@ -317,14 +352,15 @@ def _backward(dout, xhat, gamma, std, start, count, layout, a_size, starts, leng
 
 
 def _spread_values(values, layout, a_size, m):
-    """The per-feature `values` as one sample's row of `m` = A * B: value a at (a, b) in MAPS, b otherwise."""
+    """The per-feature `values` as one sample's row of `m` = A * B: value a at (a, b) in the two
+    maps layouts, b otherwise."""
     if layout == ROWS:  # a sample's row is the features
         return values
     row = numpy.empty(m, dtype=values.dtype)
     b_size = m // a_size
     for a in range(a_size):
         for b in range(b_size):
-            row[a * b_size + b] = values[a] if layout == MAPS else values[b]
+            row[a * b_size + b] = values[a] if layout == MAPS or layout == PIXELS_IN_MAPS else values[b]
     return row
 
 
@@ -339,6 +375,11 @@ def _feature_totals(row, layout, a_size, start, starts, lengths, pairs, result):
     elif layout == ROWS:  # no more to add: 2-d inputs have no pixels
         for b in range(b_size):
             result[b] = total[0, b]
+    elif layout == PIXELS_IN_MAPS:  # as PIXELS, each feature's pixels one after another, from start
+        for a in range(a_size):
+            result[a] = start
+            for b in range(b_size):
+                result[a] += total[a, b]
     else:  # PIXELS: one after another, from start
         for b in range(b_size):
             result[b] = start

@@ -103,7 +103,7 @@ def torch_worker(row, samples, threads, channels_last=False):
     x, t = workloads.data(workloads.row_samples(row, samples), model)
     x, t = torch.from_numpy(x), torch.from_numpy(t)
     net_opt = workloads.torch_model(model, optimizer)
-    if model == "cnn-last":  # PyTorch's channels_last memory format: (N, C, H, W) views of the same memory
+    if workloads.is_channels_last(model):  # PyTorch's channels_last memory format: (N, C, H, W) views of the same memory
         x = x.permute(0, 3, 1, 2)
         net_opt[0].to(memory_format=torch.channels_last)
     elif channels_last and workloads.is_cnn(model):  # the same images and model, laid out channels last

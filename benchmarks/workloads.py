@@ -24,12 +24,21 @@ ROWS = {
     "simple-conv-net-100": ("cnn", "sgd", 100, "fit"),  # the book's, from benchmarks/cnn.py
     "simple-conv-net-bn-100": ("cnn-bn", "sgd", 100, "fit"),  # the same with BatchNormalization after the convolution
     "simple-conv-net-last-100": ("cnn-last", "sgd", 100, "fit"),  # the same channels last, (N, 28, 28, 1) images
+    "simple-conv-net-bn-last-100": ("cnn-bn-last", "sgd", 100, "fit"),  # with BatchNormalization, channels last
 }
 CNN_SAMPLES = 6000  # the SimpleConvNet rows train on at most this many images (as benchmarks/cnn.py)
 
 
 def is_cnn(model):
-    return model in ("cnn", "cnn-bn", "cnn-last")
+    return model in ("cnn", "cnn-bn", "cnn-last", "cnn-bn-last")
+
+
+def has_batch_norm(model):
+    return model in ("cnn-bn", "cnn-bn-last")
+
+
+def is_channels_last(model):
+    return model in ("cnn-last", "cnn-bn-last")
 
 
 def row_samples(row, samples):
@@ -38,7 +47,7 @@ def row_samples(row, samples):
 
 def data(samples, model="mlp"):
     rng = np.random.default_rng(0)
-    shape = {"cnn-last": (28, 28, 1)}.get(model, (1, 28, 28) if is_cnn(model) else (SIZES[0],))
+    shape = (28, 28, 1) if is_channels_last(model) else (1, 28, 28) if is_cnn(model) else (SIZES[0],)
     x = rng.random((samples, *shape), dtype=np.float32)
     t = rng.integers(0, SIZES[-1], samples)
     return x, t
@@ -105,8 +114,8 @@ def framework_model(model, optimizer):
     if is_cnn(model):
         import cnn
 
-        return cnn.simple_conv_net(batch_norm=model == "cnn-bn",
-                                   data_format="channels_last" if model == "cnn-last" else "channels_first")
+        return cnn.simple_conv_net(batch_norm=has_batch_norm(model),
+                                   data_format="channels_last" if is_channels_last(model) else "channels_first")
     body = []
     for units in SIZES[1:-1]:
         body.append(layers.Affine(units))
@@ -139,7 +148,7 @@ def torch_model(model, optimizer):
     if is_cnn(model):
         import cnn
 
-        return cnn.torch_model(torch, batch_norm=model == "cnn-bn")
+        return cnn.torch_model(torch, batch_norm=has_batch_norm(model))
     body = []
     for a, b in zip(SIZES, SIZES[1:-1]):
         body.append(nn.Linear(a, b))

@@ -84,6 +84,31 @@ def test_fused_batch_norm_gives_the_plain_lines_bits(shape, axis, dtype, monkeyp
         np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=key)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 24, 24, 30), (16, 12, 12, 8), (40, 11, 13, 3), (2, 129, 65, 2)])
+def test_fused_batch_norm_on_channels_last_images_in_channels_first_memory(shape, dtype, monkeypatch):
+    # A channels-last convolution's output: (N, H, W, C) seen, (N, C, H, W) in memory. The kernels
+    # take it as it lies (PIXELS_IN_MAPS), with the bits of the lines on a C-ordered copy,
+    # and hand back out, xhat and dx laid out as it.
+    rng = np.random.default_rng(sum(shape))
+    channels_first = (shape[0], shape[3], shape[1], shape[2])
+    x, dout = (_activations(rng, channels_first, dtype).transpose(0, 2, 3, 1) for _ in range(2))
+    gamma = _activations(rng, (1, shape[3]), dtype)[0]
+    beta = rng.standard_normal(shape[3]).astype(dtype)
+    calls = spy_on_kernels(monkeypatch, numpy_fused_bn)
+    monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
+    expected = _layer_pass(x, dout, gamma, beta, -1)
+    monkeypatch.delenv("FRAMEWORK_NUMBA")
+    calls.clear()
+    got = _layer_pass(x, dout, gamma, beta, -1)
+
+    assert calls == [True] * 4, "the compiled kernels did not run"
+    for key in expected:
+        np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=key)
+    for key in ("out1", "xhat1", "dx1"):
+        assert got[key].strides == x.strides, key
+
+
 def test_fused_batch_norm_declines_what_it_cannot_do():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((128, 256)).astype(np.float32)
@@ -93,6 +118,8 @@ def test_fused_batch_norm_declines_what_it_cannot_do():
     cases = {
         "features on a middle axis": (maps, 2, gamma[:4], beta[:4]),
         "a strided view": (x[:, ::2].copy().T, 1, np.ones(128, np.float32), np.zeros(128, np.float32)),
+        "channels last in memory, features on axis 1": (maps.transpose(0, 3, 1, 2), 1, gamma[:4], beta[:4]),
+        "channels first in memory, features on axis 2": (maps.transpose(0, 2, 3, 1), 2, gamma[:4], beta[:4]),
         "mixed dtypes": (x.astype(np.float64), 1, gamma, beta),
         "gamma of another size": (x, 1, gamma[:-1], beta),
         "fewer than FUSE_MIN activations": (x[:8], 1, gamma, beta),
@@ -105,6 +132,11 @@ def test_fused_batch_norm_declines_what_it_cannot_do():
     assert backend.fused_batch_norm(maps, 1, gamma[:16], beta[:16], 1e-3) is not None
     assert backend.fused_batch_norm_backward(x, 1, x, gamma, np.ones((1, 256), np.float32)) is not None
     assert backend.fused_batch_norm_backward(x, 1, x.astype(np.float64), gamma, np.ones(256, np.float32)) is None
+    in_maps = maps.transpose(0, 2, 3, 1)  # channels last, channels-first memory: taken
+    assert backend.fused_batch_norm(in_maps, -1, gamma[:16], beta[:16], 1e-3) is not None
+    laid_out_otherwise = np.ascontiguousarray(in_maps)  # the same images in another layout than dout's
+    assert backend.fused_batch_norm_backward(in_maps, -1, laid_out_otherwise, gamma[:16],
+                                             np.ones(16, np.float32)) is None
 
 
 @pytest.mark.parametrize("options", [{"scale": False}, {"center": False}])

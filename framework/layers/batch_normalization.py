@@ -130,15 +130,15 @@ class BatchNormalization(Layer):
         shape, axes = self._broadcast(x)
         self.batch_statistics = bool(training) and self.trainable  # a frozen layer runs in inference mode
         if self.batch_statistics:
-            # Sums add in an order that follows memory: taken over C-ordered arrays,
-            # they give the same bits for an input in any layout (a channels-last
-            # convolution's output is a transposed view of channels-first memory).
-            x = self.xp.ascontiguousarray(x)
             # The backend may run this branch in one compiled pass, with the
             # same numbers (backends/numpy_fused_bn.py); these lines are the reference.
             fused = self._fused_forward(x, shape)
             if fused is not None:
                 return fused
+            # NumPy's sums add in memory order: over a C-ordered copy, the same bits
+            # for an input in any layout (a channels-last convolution's output is a
+            # transposed view of channels-first memory).
+            x = self.xp.ascontiguousarray(x)
             mean = _mean(x, axes)
             xc = x - mean
             var = _mean(xc * xc, axes)
@@ -176,7 +176,6 @@ class BatchNormalization(Layer):
 
     def backward(self, dout):
         shape, axes = self._broadcast(dout)
-        dout = self.xp.ascontiguousarray(dout)  # for the sums, as x in forward
         if self.batch_statistics and self.needs_input_grad and self.scale and self.center:
             axis = self._feature_axis(dout.shape)
             done = get_backend().fused_batch_norm_backward(dout, axis, self.xhat, self.params["gamma"], self.std)
@@ -184,10 +183,13 @@ class BatchNormalization(Layer):
                 dx, dgamma, dbeta = done
                 self.grads["beta"], self.grads["gamma"] = dbeta, dgamma
                 return dx
+        # C-ordered, for the sums, as x in forward
+        dout = self.xp.ascontiguousarray(dout)
+        xhat = self.xp.ascontiguousarray(self.xhat) if self.scale or self.batch_statistics else None
         if self.center:
             self.grads["beta"] = _sum(dout, axes).reshape(-1)
         if self.scale:
-            self.grads["gamma"] = _sum(dout * self.xhat, axes).reshape(-1)
+            self.grads["gamma"] = _sum(dout * xhat, axes).reshape(-1)
             dxhat = dout * self.params["gamma"].reshape(shape)
         else:
             dxhat = dout
@@ -196,8 +198,8 @@ class BatchNormalization(Layer):
         if not self.batch_statistics:
             return dxhat / self.std
         mean_dxhat = _mean(dxhat, axes)
-        mean_dxhat_xhat = _mean(dxhat * self.xhat, axes)
-        return (dxhat - mean_dxhat - self.xhat * mean_dxhat_xhat) / self.std
+        mean_dxhat_xhat = _mean(dxhat * xhat, axes)
+        return (dxhat - mean_dxhat - xhat * mean_dxhat_xhat) / self.std
 
     def get_config(self):
         return {"name": self.name, "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
