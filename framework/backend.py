@@ -95,6 +95,18 @@ class Backend:
         """dx of AveragePooling2D's backward over windows that tile, as `fused_average_pool`; None by default."""
         return None
 
+    def fused_max_pool_windows(self, x, pool_size, strides, pads, out_size):
+        """``(out, arg)`` of MaxPooling2D's general forward (any windows) in one compiled pass; None if not.
+
+        The same numbers as the layer's own lines, or None (by default): see
+        `backends.numpy_fused_max_pool_windows`.
+        """
+        return None
+
+    def fused_max_pool_windows_backward(self, dout, arg, pool_size, strides, pads, x_shape):
+        """dx of MaxPooling2D's general backward, as `fused_max_pool_windows`; None by default."""
+        return None
+
     def fused_col2im(self, col, input_shape, kernel, strides, pads):
         """`framework.layers.im2col.col2im` in one compiled pass: the same numbers, or None (by default).
 

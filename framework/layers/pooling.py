@@ -5,7 +5,8 @@ max pooling, ``Pooling(pool_h, pool_w, stride=1, pad=0)``.
 
 The general path takes the windows with `im2col` (padding with -inf for
 the max and leaving padded cells out of the average, as Keras does) and
-returns the gradients with `col2im`. When the windows tile the image
+returns the gradients with `col2im`; the backend may do max pooling's in
+one compiled pass over the windows in place, with the same numbers. When the windows tile the image
 (``strides == pool_size``, no padding: the common 2x2 case) max pooling
 needs no copy of the windows at all: a reshape to (N, C, OH, ph, OW, pw) is a
 view, and the max is taken one axis at a time over a few strided slices.
@@ -99,6 +100,12 @@ class MaxPooling2D(_Pooling2D):
         self.fast = self._tiles(pads, out_size)
         if self.fast:
             return self._forward_tiles(x, out_size)
+        # The backend may take the windows' maxima in one compiled pass, with the
+        # same numbers (backends/numpy_fused_max_pool_windows.py); these lines are the reference.
+        fused = get_backend().fused_max_pool_windows(x, self.pool_size, self.strides, pads, out_size)
+        if fused is not None:
+            out, self.arg = fused
+            return out
         n, c = x.shape[:2]
         col = windows.im2col(x, self.pool_size, self.strides, pads, value=float("-inf"))
         col = col.reshape(n, c, -1, out_size[0] * out_size[1])  # (N, C, ph*pw, OH*OW)
@@ -108,7 +115,12 @@ class MaxPooling2D(_Pooling2D):
     def _backward(self, dout):
         if self.fast:
             return self._backward_tiles(dout)
-        xp = get_backend().xp
+        backend = get_backend()
+        dx = backend.fused_max_pool_windows_backward(dout, self.arg, self.pool_size, self.strides, self.pads,
+                                                     self.x_shape)
+        if dx is not None:  # the lines below, in one compiled pass (as in forward)
+            return dx
+        xp = backend.xp
         n, c = dout.shape[:2]
         k = self.pool_size[0] * self.pool_size[1]
         d = dout.reshape(n, c, 1, -1)
