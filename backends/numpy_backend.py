@@ -21,7 +21,7 @@ import numpy
 
 from framework.backend import Backend
 from framework.backends import (numpy_fused, numpy_fused_avg_pool, numpy_fused_bn, numpy_fused_col2im,
-                                numpy_fused_max_pool_windows, numpy_fused_pool)
+                                numpy_fused_im2col, numpy_fused_max_pool_windows, numpy_fused_pool)
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -88,6 +88,9 @@ class NumpyBackend(Backend):
 
     def fused_max_pool_windows_backward(self, dout, arg, pool_size, strides, pads, x_shape):
         return numpy_fused_max_pool_windows.backward(dout, arg, pool_size, strides, pads, x_shape)
+
+    def fused_im2col(self, x, kernel, strides, pads, value, out=None):
+        return numpy_fused_im2col.im2col(x, kernel, strides, pads, value, out)  # through Numba, where installed
 
     def fused_col2im(self, col, input_shape, kernel, strides, pads):
         return numpy_fused_col2im.col2im(col, input_shape, kernel, strides, pads)

@@ -107,6 +107,13 @@ class Backend:
         """dx of MaxPooling2D's general backward, as `fused_max_pool_windows`; None by default."""
         return None
 
+    def fused_im2col(self, x, kernel, strides, pads, value, out=None):
+        """`framework.layers.im2col.im2col` in one compiled pass: the same matrix, or None (by default).
+
+        See `backends.numpy_fused_im2col`; the layers then run `im2col`'s lines.
+        """
+        return None
+
     def fused_col2im(self, col, input_shape, kernel, strides, pads):
         """`framework.layers.im2col.col2im` in one compiled pass: the same numbers, or None (by default).
 
