@@ -10,13 +10,12 @@ lines), infinities, denormals and NaNs.
 import numpy as np
 import pytest
 
-import framework as fw
 from framework import layers
 from framework.backend import get_backend
 from framework.backends import numpy_fused_avg_pool
 
-from .test_fused_pooling import SHAPES, _image, channels_last, run_pooling
-from .test_fused_updates import _bits, assert_same_with_and_without_kernels, spy_on_kernels
+from .test_fused_pooling import SHAPES, _image, assert_a_convnet_trains_alike, run_pooling
+from .test_fused_updates import _bits, spy_on_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf: intended
@@ -67,22 +66,9 @@ def test_fused_average_pooling_declines_what_it_cannot_do():
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 def test_a_convnet_with_average_pooling_trains_to_the_same_weights_with_and_without(data_format, monkeypatch):
-    rng = np.random.default_rng(9)
-    x = rng.random((192, 1, 15, 15), dtype=np.float32)  # 13 x 13 maps: an odd edge
-    if data_format == "channels_last":
-        (x,) = channels_last(x)
-    t = rng.integers(0, 4, 192)
-    calls = spy_on_kernels(monkeypatch, numpy_fused_avg_pool)
+    def body():  # 13 x 13 maps: an odd edge
+        return [layers.Conv2D(8, 3, activation="relu", data_format=data_format),
+                layers.AveragePooling2D(2, data_format=data_format),
+                layers.Conv2D(6, 3, padding="same", data_format=data_format)]
 
-    def weights_after_fit():
-        fw.set_seed(0)
-        model = fw.Sequential([layers.Conv2D(8, 3, activation="relu", data_format=data_format),
-                               layers.AveragePooling2D(2, data_format=data_format),
-                               layers.Conv2D(6, 3, padding="same", data_format=data_format),
-                               layers.Flatten(), layers.Affine(4), layers.SoftmaxWithLoss()])
-        model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
-        model.fit(x, t, batch_size=64, epochs=2, verbose=0)
-        return model.get_weights()
-
-    assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
-    assert any(calls) and all(calls[len(calls) // 2:]), "the compiled kernels did not run"
+    assert_a_convnet_trains_alike(monkeypatch, numpy_fused_avg_pool, body, (192, 1, 15, 15), data_format, seed=9)

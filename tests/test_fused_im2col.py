@@ -11,14 +11,13 @@ in the padding, and written over an earlier matrix.
 import numpy as np
 import pytest
 
-import framework as fw
 from framework import layers
 from framework.backends import numpy_fused_im2col
 from framework.layers import im2col as windows
 
 from .test_fused_col2im import GEOMETRIES
-from .test_fused_pooling import _image
-from .test_fused_updates import _bits, assert_same_with_and_without_kernels, spy_on_kernels
+from .test_fused_pooling import _image, assert_a_convnet_trains_alike
+from .test_fused_updates import _bits, spy_on_kernels
 
 pytest.importorskip("numba")
 
@@ -59,21 +58,9 @@ def test_fused_im2col_declines_what_it_cannot_do():
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 def test_a_convnet_trains_to_the_same_weights_with_and_without(data_format, monkeypatch):
-    rng = np.random.default_rng(3)
-    x = rng.random((128, 3, 12, 12), dtype=np.float32)
-    if data_format == "channels_last":
-        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    t = rng.integers(0, 4, 128)
-    calls = spy_on_kernels(monkeypatch, numpy_fused_im2col, names=("im2col",))
+    def body():
+        return [layers.Conv2D(8, 3, padding="same", data_format=data_format), layers.ReLU(),
+                layers.Conv2D(8, 3, strides=2, data_format=data_format), layers.ReLU()]
 
-    def weights_after_fit():
-        fw.set_seed(0)
-        model = fw.Sequential([layers.Conv2D(8, 3, padding="same", data_format=data_format), layers.ReLU(),
-                               layers.Conv2D(8, 3, strides=2, data_format=data_format), layers.ReLU(),
-                               layers.Flatten(), layers.Affine(4), layers.SoftmaxWithLoss()])
-        model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
-        model.fit(x, t, batch_size=64, epochs=2, verbose=0)
-        return model.get_weights()
-
-    assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
-    assert any(calls) and all(calls[len(calls) // 2:]), "the compiled kernel did not run"
+    assert_a_convnet_trains_alike(monkeypatch, numpy_fused_im2col, body, (128, 3, 12, 12), data_format, seed=3,
+                                  names=("im2col",))

@@ -13,8 +13,8 @@ import framework as fw
 from framework import layers
 from framework.backends import numpy_fused_max_pool_windows
 
-from .test_fused_pooling import _image, channels_last
-from .test_fused_updates import _bits, assert_same_with_and_without_kernels, spy_on_kernels
+from .test_fused_pooling import _image, assert_a_convnet_trains_alike, channels_last
+from .test_fused_updates import _bits, spy_on_kernels
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf in the backward: intended
@@ -81,23 +81,11 @@ def test_the_kernels_decline_what_they_cannot_do(monkeypatch):
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 def test_a_convnet_with_overlapping_pooling_trains_to_the_same_weights_with_and_without(data_format, monkeypatch):
-    rng = np.random.default_rng(6)
-    x = rng.random((192, 1, 20, 20), dtype=np.float32)
-    if data_format == "channels_last":
-        (x,) = channels_last(x)
-    t = rng.integers(0, 4, 192)
-    calls = spy_on_kernels(monkeypatch, numpy_fused_max_pool_windows)
+    def body():
+        return [layers.Conv2D(8, 3, data_format=data_format), layers.ReLU(),
+                layers.MaxPooling2D(3, strides=2, padding="same", data_format=data_format),
+                layers.Conv2D(6, 3, padding="same", activation="relu", data_format=data_format),
+                layers.MaxPooling2D(3, strides=1, data_format=data_format)]
 
-    def weights_after_fit():
-        fw.set_seed(0)
-        model = fw.Sequential([layers.Conv2D(8, 3, data_format=data_format), layers.ReLU(),
-                               layers.MaxPooling2D(3, strides=2, padding="same", data_format=data_format),
-                               layers.Conv2D(6, 3, padding="same", activation="relu", data_format=data_format),
-                               layers.MaxPooling2D(3, strides=1, data_format=data_format),
-                               layers.Flatten(), layers.Affine(4), layers.SoftmaxWithLoss()])
-        model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
-        model.fit(x, t, batch_size=64, epochs=2, verbose=0)
-        return model.get_weights()
-
-    assert_same_with_and_without_kernels(monkeypatch, weights_after_fit)
-    assert any(calls) and all(calls[len(calls) // 2:]), "the compiled kernels did not run"
+    assert_a_convnet_trains_alike(monkeypatch, numpy_fused_max_pool_windows, body, (192, 1, 20, 20), data_format,
+                                  seed=6)
