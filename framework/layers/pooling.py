@@ -6,10 +6,11 @@ max pooling, ``Pooling(pool_h, pool_w, stride=1, pad=0)``.
 The general path takes the windows with `im2col` (padding with -inf for
 the max and leaving padded cells out of the average, as Keras does) and
 returns the gradients with `col2im`; the backend may do max pooling's in
-one compiled pass over the windows in place, with the same numbers. When the windows tile the image
-(``strides == pool_size``, no padding: the common 2x2 case) max pooling
-needs no copy of the windows at all: a reshape to (N, C, OH, ph, OW, pw) is a
-view, and the max is taken one axis at a time over a few strided slices.
+one compiled pass over the windows in place, with the same numbers. When
+the windows tile the image (``strides == pool_size``, no padding: the
+common 2x2 case) max pooling needs no copy of the windows at all: a
+reshape to (N, C, OH, ph, OW, pw) is a view, and the max is taken one
+axis at a time over a few strided slices.
 Both paths give the first maximum of a window the whole gradient, as the
 book's ``argmax`` does (ties are common after a ReLU).
 """
