@@ -41,6 +41,7 @@ import numpy
 
 from framework.backends import numpy_fused
 from framework.backends.numpy_fused_pool import numpy_picks_so
+from framework.backends.numpy_pool_tiles import ORDERS, layout_of, permuted, takes_image
 
 
 def forward(x, pool_size, strides, pads, out_size):
@@ -82,21 +83,14 @@ def backward(dout, arg, pool_size, strides, pads, x_shape):
 
 
 def _takes(array, image_size, out_size):
-    """Whether the kernels take `array`; `image_size` is the input's number of cells, which both passes visit."""
-    if type(array) is not numpy.ndarray or array.dtype not in numpy_fused._FLOATS or array.ndim != 4:
-        return False
-    if image_size < numpy_fused.FUSE_MIN or math.prod(out_size) < 2:  # one window: NumPy reduces it in vectors
-        return False
-    return numpy_fused.enabled()
+    """Whether the kernels take `array` (`numpy_pool_tiles.takes_image`) for more than one window an image."""
+    return math.prod(out_size) >= 2 and takes_image(array, image_size)  # one window: NumPy reduces it in vectors
 
 
 def _like(array, shape, zeros=False):
     """A new (N, C, H, W) array of `shape`, channels last in memory where `array` is (else C-ordered)."""
-    make = numpy.zeros if zeros else numpy.empty
-    if not array.flags.c_contiguous and array.transpose(0, 2, 3, 1).flags.c_contiguous:
-        n, c, h, w = shape
-        return make((n, h, w, c), dtype=array.dtype).transpose(0, 3, 1, 2)
-    return make(shape, dtype=array.dtype)
+    order, back = ORDERS["_channels_last" if layout_of(array) == "_channels_last" else ""]
+    return (numpy.zeros if zeros else numpy.empty)(permuted(shape, order), dtype=array.dtype).transpose(back)
 
 
 def _padded(x, pads):

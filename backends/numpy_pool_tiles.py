@@ -1,4 +1,4 @@
-"""What the 2x2 pooling kernels share: the images they take, how those lie in memory, the gradient they fill.
+"""What the pooling kernels share: the images they take, how those lie in memory, the gradient they fill.
 
 The layers hand the backend images in channels-first shapes. Channels
 last, those are transposed views of (N, H, W, C) memory. The kernels
@@ -35,12 +35,18 @@ def permuted(shape, order):
 
 
 def takes(array, pool_size, image_size):
-    """Whether the kernels take `array` (4-d) with this pool: 2x2, and everything `numpy_fused` asks.
+    """Whether the 2x2 kernels take `array` with this pool: 2x2, and `takes_image`."""
+    return tuple(pool_size) == (2, 2) and takes_image(array, image_size)
+
+
+def takes_image(array, image_size):
+    """Whether a pooling kernel takes `array`: a 4-d NumPy array of one float dtype, and Numba usable.
 
     `image_size` is the input image's number of cells, which both passes
-    visit: the layers' forward and backward are done alike.
+    visit (at least `numpy_fused.FUSE_MIN`): the layers' forward and
+    backward are done alike.
     """
-    if tuple(pool_size) != (2, 2) or array.ndim != 4 or image_size < numpy_fused.FUSE_MIN:
+    if array.ndim != 4 or image_size < numpy_fused.FUSE_MIN:
         return False
     if type(array) is not numpy.ndarray or array.dtype not in numpy_fused._FLOATS:
         return False
