@@ -13,7 +13,7 @@ import framework as fw
 from framework import layers
 from framework.backends import numpy_fused_max_pool_windows
 
-from .test_fused_pooling import _image, assert_a_convnet_trains_alike, channels_last
+from .test_fused_pooling import _image, assert_a_convnet_trains_alike, run_pooling
 from .test_fused_updates import _bits, spy_on_kernels
 
 pytest.importorskip("numba")
@@ -25,14 +25,9 @@ GEOMETRIES = [(3, 2, "valid"), (3, 2, "same"), (3, 1, "same"), (2, 1, "valid"), 
 
 
 def _run(x, dout, pool_size, strides, padding, data_format):
-    last = data_format == "channels_last"
-    if last:
-        x, dout = channels_last(x, dout)
-    layer = layers.MaxPooling2D(pool_size, strides=strides, padding=padding, data_format=data_format)
-    layer.build(x.shape)
-    out = layer.forward(x, training=True)
-    dx = layer.backward(dout if out.shape == dout.shape else dout[tuple(slice(0, s) for s in out.shape)])
-    return {"out": np.ascontiguousarray(out), "arg": layer.arg.copy(), "dx": np.ascontiguousarray(dx)}
+    layer, out, dx = run_pooling(layers.MaxPooling2D, x, dout, data_format, pool_size, strides=strides,
+                                 padding=padding)
+    return {"out": out, "arg": layer.arg.copy(), "dx": dx}
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
@@ -41,7 +36,8 @@ def _run(x, dout, pool_size, strides, padding, data_format):
 def test_the_kernels_give_the_lines_bits(pool_size, strides, padding, dtype, data_format, monkeypatch):
     rng = np.random.default_rng(11)
     x = _image(rng, (10, 6, 19, 17), dtype)
-    dout = _image(rng, (10, 6, 19, 17), dtype)  # cut to the output's shape
+    pooling = layers.MaxPooling2D(pool_size, strides=strides, padding=padding)
+    dout = _image(rng, pooling.compute_output_shape(x.shape), dtype)
     calls = spy_on_kernels(monkeypatch, numpy_fused_max_pool_windows)
     monkeypatch.setenv("FRAMEWORK_NUMBA", "off")
     expected = _run(x, dout, pool_size, strides, padding, data_format)

@@ -46,16 +46,17 @@ def channels_last(*images):
     return [np.ascontiguousarray(image.transpose(0, 2, 3, 1)) for image in images]
 
 
-def run_pooling(layer_class, x, dout, data_format):
-    """A 2x2 `layer_class` layer after its forward and backward, its output and dx.
+def run_pooling(layer_class, x, dout, data_format, pool_size=2, **options):
+    """A `layer_class` layer (2x2 unless told) after its forward and backward, its output and dx.
 
     `x` and `dout` are given channels first; channels last they go in as
     `channels_last` images, and the output and dx come back transposed.
+    `options`: the layer's other arguments (strides, padding).
     """
     last = data_format == "channels_last"
     if last:
         x, dout = channels_last(x, dout)
-    layer = layer_class(2, data_format=data_format)
+    layer = layer_class(pool_size, data_format=data_format, **options)
     layer.build(x.shape)
     out = layer.forward(x, training=True)
     dx = layer.backward(dout)
