@@ -145,6 +145,46 @@ def test_a_failing_rank_ends_the_whole_job_with_its_error(tmp_path):
     assert time.monotonic() - start < 90
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes and FIONREAD are POSIX")
+def test_an_aborting_rank_waits_until_its_output_pipe_is_read(tmp_path):
+    """The abort hook returns only once the launcher has read the pipe: MPICH drops what is left in it."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    stream = os.fdopen(write_fd, "w")
+    text = "Traceback: rank 1 fails on purpose\n" * 100
+    stream.write(text)  # still in the stream's buffer: flushed by the wait
+    got = []
+
+    def slow_reader():
+        time.sleep(0.3)
+        got.append(os.read(read_fd, 1 << 16))
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    start = time.monotonic()
+    communicator_module._wait_until_forwarded(stream, timeout=10)
+    waited = time.monotonic() - start
+    reader.join()
+    assert got and got[0] == text.encode()  # all of it was in the pipe, and all of it was read...
+    assert waited >= 0.25  # ...before the wait ended
+    stream.close()
+    os.close(read_fd)
+    # Nobody reads: the wait gives up after its timeout rather than hang the abort.
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(write_fd, "w") as unread:
+        unread.write("x")
+        start = time.monotonic()
+        communicator_module._wait_until_forwarded(unread, timeout=0.2)
+        assert 0.15 <= time.monotonic() - start < 5
+    os.close(read_fd)
+    # A file is no pipe: flushed, no wait.
+    with open(tmp_path / "log.txt", "w") as log:
+        log.write("line\n")
+        communicator_module._wait_until_forwarded(log, timeout=10)
+        assert (tmp_path / "log.txt").read_text() == "line\n"
+
+
 @needs_mpi
 def test_the_mpi_example_prints_what_one_process_prints(tmp_path):
     script = Path(__file__).parents[1] / "examples" / "train_digits_mpi.py"
