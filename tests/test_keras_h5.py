@@ -130,9 +130,14 @@ def test_the_writer_still_writes_the_committed_files(tmp_path):
             assert new.attrs["keras_version"] == old.attrs["keras_version"]
             names = []
             new.visit(names.append)
+            # Trained weights agree to round-off, not to the bit: the BLAS library picks
+            # its matrix kernels by processor (AVX-512 or AVX2), which add in other orders,
+            # and 2-3 epochs of Adam amplify that. Measured between two such machines:
+            # 1e-5 relative, and 3e-5 absolute on the bias that BatchNormalization cancels
+            # (its gradient is round-off). Another seed, layer or epoch moves them far more.
             for item in names:
                 if isinstance(new[item], h5py.Dataset):
-                    np.testing.assert_allclose(new[item][()], old[item][()], rtol=1e-6, atol=1e-7, err_msg=item)
+                    np.testing.assert_allclose(new[item][()], old[item][()], rtol=1e-4, atol=1e-4, err_msg=item)
 
 
 def test_a_framework_model_round_trips_through_the_keras_layout(tmp_path):
