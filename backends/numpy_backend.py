@@ -21,7 +21,8 @@ import numpy
 
 from framework.backend import Backend
 from framework.backends import (numpy_fused, numpy_fused_avg_pool, numpy_fused_bn, numpy_fused_col2im,
-                                numpy_fused_im2col, numpy_fused_max_pool_windows, numpy_fused_pool)
+                                numpy_fused_im2col, numpy_fused_max_pool_windows, numpy_fused_pool,
+                                numpy_fused_relu)
 from framework.hookspecs import hookimpl
 
 # mallopt parameters (glibc's malloc.h)
@@ -64,6 +65,12 @@ class NumpyBackend(Backend):
 
     def fused_update(self, rule, arrays, scalars):
         return numpy_fused.update(rule, arrays, scalars)  # through Numba, where installed
+
+    def fused_relu(self, x):
+        return numpy_fused_relu.forward(x)  # through Numba, where installed
+
+    def fused_relu_backward(self, dout, mask):
+        return numpy_fused_relu.backward(dout, mask)
 
     def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
         return numpy_fused_bn.forward(x, axis, gamma, beta, epsilon)  # through Numba, where installed

@@ -12,7 +12,7 @@ model in PyTorch (when it is installed: ``pip install -e '.[bench]'``).
 Framework and PyTorch processes alternate, so both see the same machine
 load; the table shows medians, and the ratio of each repeat. Also printed:
 the BLAS library and its threads (threadpoolctl), whether the optimizers'
-updates, BatchNormalization, pooling and col2im ran in one compiled
+updates, ReLU, BatchNormalization, pooling, im2col and col2im ran in one compiled
 pass (Numba, the ``fast`` extra), the time of ``import framework``, and the
 peak memory one training epoch allocates (tracemalloc) beside what it
 needs: two batches' activations and the parameter-sized buffers (weights,
@@ -74,7 +74,7 @@ def framework_worker(row, samples, memory, default_floor=True):
 
 
 def _update_kind():
-    """How the NumPy backend ran the updates, BatchNormalization, pooling, im2col and col2im: one pass (Numba) or NumPy lines."""
+    """How the NumPy backend ran the updates, ReLU, BatchNormalization, pooling, im2col and col2im: one pass (Numba) or NumPy lines."""
     from framework.backends import numpy_fused
 
     if not numpy_fused.enabled():
@@ -201,7 +201,7 @@ def main():
         lines.append((line, detail))
         print(line, file=sys.stderr, flush=True)  # progress; the table comes at the end
     print(f"BLAS: {blas}" + (f"; PyTorch threads: {torch_runs[0]['threads']}" if with_torch else "; PyTorch: not installed"))
-    print(f"optimizer updates, BatchNormalization, max and average pooling, im2col, col2im: {runs[0]['updates']}")
+    print(f"optimizer updates, ReLU, BatchNormalization, max and average pooling, im2col, col2im: {runs[0]['updates']}")
     print(header)
     for line, detail in lines:
         print(line)

@@ -55,6 +55,19 @@ class Backend:
         """
         return False
 
+    def fused_relu(self, x):
+        """``(out, mask)`` of ReLU's forward on `x` in one compiled pass; None if this backend cannot.
+
+        `out` is ``maximum(x, 0)`` and `mask` ``out > 0``, both laid out as
+        `x`, bit for bit those of the layer's own lines. By default it
+        cannot: the layer runs its lines (see `backends.numpy_fused_relu`).
+        """
+        return None
+
+    def fused_relu_backward(self, dout, mask):
+        """``dout * mask``, ReLU's backward, as `fused_relu`; None by default."""
+        return None
+
     def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
         """BatchNormalization's training forward on `x` in one compiled pass; None if this backend cannot.
 

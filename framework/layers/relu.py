@@ -1,5 +1,6 @@
 """ReLU: ``out = max(x, 0)``."""
 
+from framework.backend import get_backend
 from framework.layers.base import Layer
 
 
@@ -18,6 +19,12 @@ class ReLU(Layer):
         self._zero = None  # zeros shaped like one sample: see forward
 
     def forward(self, x, training=False):
+        # The backend may make out and mask in one compiled pass, with the same
+        # numbers (backends/numpy_fused_relu.py); these lines are the reference.
+        fused = get_backend().fused_relu(x)
+        if fused is not None:
+            out, self.mask = fused
+            return out
         # maximum, not the book's x * mask: that gives -0.0 for negative x
         # and NaN for -inf (-inf * 0); maximum gives exactly +0.0 there, keeps
         # +inf, and still passes NaN on, so a diverging run shows.
@@ -28,6 +35,9 @@ class ReLU(Layer):
         return out
 
     def backward(self, dout):
+        fused = get_backend().fused_relu_backward(dout, self.mask)  # the same numbers, or None
+        if fused is not None:
+            return fused
         return dout * self.mask
 
     def _zeros_like_sample(self, x):
