@@ -5,15 +5,13 @@ mask ``out > 0``: two passes, and NumPy's maximum runs its loop once per
 row of the zeros it broadcasts. The backward multiplies a float by a
 boolean array, which NumPy casts to floats chunk by chunk first. These
 kernels make each number in one visit. Measured on a 2-core machine,
-float32, alternating with the lines in one process:
+float32, alternating with the lines in one process (forward + backward):
 
-    activations          the kernels alone, forward   the layer's forward
-                         and backward                 and backward
-                         lines        kernels         lines      kernels
-    (1024, 256)          72 + 60      28 + 28         161        85    us
-    (512, 256)                                        74         41    us
-    (100, 30, 24, 24)    378 + 476    203 + 223       1990       1080  us
-    (64, 32, 32, 32)     636 + 696    355 + 335                        us
+    activations          the lines       the kernels     through the layer
+    (1024, 256)          72 + 60 us      28 + 28 us      161 -> 85 us
+    (512, 256)                                           74 -> 41 us
+    (100, 30, 24, 24)    378 + 476 us    203 + 223 us    1.99 -> 1.08 ms
+    (64, 32, 32, 32)     636 + 696 us    355 + 335 us
 
 Same numbers: the output is NumPy's ``maximum(x, 0)``, which keeps `x`
 where it is greater than +0.0 or a NaN (its payload too) and is +0.0
