@@ -40,8 +40,10 @@ from framework.backends.numpy_fused_pool import numpy_picks_so
 
 def forward(x):
     """``(out, mask)`` of ReLU's lines for `x`, both laid out as `x`; None if not done here."""
+    if not _takes(x):  # first: the cheap checks decline most small arrays
+        return None
     order = _memory_order(x)
-    if order is None or not _takes(x):
+    if order is None:
         return None
     kernel = _kernel("relu", _forward, x.dtype)
     if kernel is None:
@@ -58,9 +60,10 @@ def forward(x):
 
 def backward(dout, mask):
     """``dout * mask`` as ReLU's backward computes it, laid out as both; None if not done here."""
+    if not _takes(dout) or type(mask) is not numpy.ndarray or mask.dtype != numpy.bool_ or mask.shape != dout.shape:
+        return None
     order = _memory_order(dout)
-    if (order is None or type(mask) is not numpy.ndarray or mask.dtype != numpy.bool_ or mask.shape != dout.shape
-            or _memory_order(mask) != order or not _takes(dout)):
+    if order is None or _memory_order(mask) != order:
         return None
     kernel = _kernel("relu_backward", _backward, dout.dtype)
     if kernel is None:
