@@ -4,6 +4,7 @@ CuPy is imported when the backend is chosen, never by ``import framework``.
 """
 
 from framework.backend import Backend
+from framework.backends import cupy_fused
 from framework.errors import BackendError
 from framework.hookspecs import hookimpl
 
@@ -33,6 +34,9 @@ class CupyBackend(Backend):
         import cupyx
 
         cupyx.scatter_add(a, indices, values)
+
+    def fused_update(self, rule, arrays, scalars):
+        return cupy_fused.update(self.xp, rule, arrays, scalars)  # one kernel launch per weight array
 
     def synchronize(self):
         self.xp.cuda.get_current_stream().synchronize()
