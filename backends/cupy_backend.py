@@ -4,7 +4,7 @@ CuPy is imported when the backend is chosen, never by ``import framework``.
 """
 
 from framework.backend import Backend
-from framework.backends import cupy_fused
+from framework.backends import cupy_fused, cupy_fused_im2col
 from framework.errors import BackendError
 from framework.hookspecs import hookimpl
 
@@ -37,6 +37,12 @@ class CupyBackend(Backend):
 
     def fused_update(self, rule, arrays, scalars):
         return cupy_fused.update(self.xp, rule, arrays, scalars)  # one kernel launch per weight array
+
+    def fused_im2col(self, x, kernel, strides, pads, value, out=None):
+        return cupy_fused_im2col.im2col(self.xp, x, kernel, strides, pads, value, out)  # one launch, not kh*kw
+
+    def fused_col2im(self, col, input_shape, kernel, strides, pads):
+        return cupy_fused_im2col.col2im(self.xp, col, input_shape, kernel, strides, pads)
 
     def synchronize(self):
         self.xp.cuda.get_current_stream().synchronize()
