@@ -34,6 +34,18 @@ BACKENDS = [
 ]
 
 
+# For a module whose every test needs CuPy and a GPU: ``pytestmark = GPU_ONLY``.
+GPU_ONLY = [pytest.mark.gpu, pytest.mark.skipif(_CUPY_SKIP is not None, reason="no GPU")]
+
+
+@pytest.fixture
+def cupy_backend():
+    """The CuPy backend, made current for the test and restored after (with ``GPU_ONLY``)."""
+    previous = fw.get_backend()
+    yield fw.set_backend("cupy")
+    fw.set_backend(previous)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """The backend under test, made current for the test and restored after."""

@@ -11,20 +11,17 @@ a NaN must stay a NaN. Runs where CuPy and a CUDA device exist.
 import numpy as np
 import pytest
 
-import framework as fw
 from framework.backends import cupy_fused
 
-from .conftest import _CUPY_SKIP
-from .test_fused_updates import OPTIMIZERS, SHAPE, _bits, with_specials
+from .conftest import GPU_ONLY
+from .test_fused_updates import OPTIMIZERS, SHAPE, _bits, adam_mlp_weights_after_fit, with_specials
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(_CUPY_SKIP is not None, reason="no GPU")]
+pytestmark = GPU_ONLY
 
 
 @pytest.fixture(autouse=True)
-def cupy_backend():
-    previous = fw.get_backend()
-    yield fw.set_backend("cupy")
-    fw.set_backend(previous)
+def _on_cupy(cupy_backend):
+    """Every test here runs on CuPy (`cupy_backend` is conftest's)."""
 
 
 def _steps(backend, make, dtype, steps=4):
@@ -83,21 +80,9 @@ def test_fused_update_declines_what_it_cannot_do_and_changes_nothing(cupy_backen
 
 
 def test_a_model_trains_to_the_same_weights_with_and_without_the_kernels(monkeypatch):
-    rng = np.random.default_rng(2)
-    x = rng.random((256, 200), dtype=np.float32)
-    t = rng.integers(0, 4, 256)
-
-    def weights_after_fit():
-        fw.set_seed(0)
-        model = fw.Sequential([fw.layers.Affine(100, activation="relu"), fw.layers.Affine(4),
-                               fw.layers.SoftmaxWithLoss()])
-        model.compile(optimizer=fw.optimizers.Adam(0.01))
-        model.fit(x, t, batch_size=64, epochs=2, verbose=0)
-        return model.get_weights()
-
-    got = weights_after_fit()
+    got = adam_mlp_weights_after_fit()
     monkeypatch.setattr(cupy_fused, "update", lambda *args: False)
-    expected = weights_after_fit()
+    expected = adam_mlp_weights_after_fit()
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))

@@ -17,19 +17,17 @@ from framework import layers
 from framework.backends import cupy_fused_im2col
 from framework.layers import im2col as windows
 
-from .conftest import _CUPY_SKIP
+from .conftest import GPU_ONLY
 from .test_fused_col2im import GEOMETRIES
 from .test_fused_pooling import _image, channels_last
 from .test_fused_updates import _bits, with_specials
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(_CUPY_SKIP is not None, reason="no GPU")]
+pytestmark = GPU_ONLY
 
 
 @pytest.fixture(autouse=True)
-def cupy_backend():
-    previous = fw.get_backend()
-    yield fw.set_backend("cupy")
-    fw.set_backend(previous)
+def _on_cupy(cupy_backend):
+    """Every test here runs on CuPy (`cupy_backend` is conftest's)."""
 
 
 def _spy(monkeypatch, real, name="im2col"):
