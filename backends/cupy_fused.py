@@ -1,7 +1,7 @@
 """Optimizer updates in one CUDA kernel per weight array: the CuPy backend's `fused_update`.
 
 On a GPU an optimizer's lines cost little arithmetic but one kernel launch
-each, and every launch costs the host 10-20 us of Python and driver work
+each, and every launch costs the host 10-50 us of Python and driver work
 while the GPU idles: Adam's lines are twelve launches per weight array, 72
 per step for a three-layer MLP. Here each rule is one CuPy
 ``ElementwiseKernel``, one launch per weight array.

@@ -22,7 +22,7 @@ C-contiguous memory, one more launch.
 """
 
 # One entry of the matrix (N, C*kh*kw, OH*OW), C-ordered as (N, C, kh, kw, OH, OW); `i` is its index.
-_BODY = """
+_IM2COL_BODY = """
 ptrdiff_t rest = i;
 const ptrdiff_t ox = rest % OW; rest /= OW;
 const ptrdiff_t oy = rest % OH; rest /= OH;
@@ -76,7 +76,7 @@ def im2col(cupy, x, kernel, strides, pads, value, out=None):
     if kernel is None:
         kernel = _kernels["im2col"] = cupy.ElementwiseKernel(
             "raw T x, int64 H, int64 W, int64 KH, int64 KW, int64 SH, int64 SW, int64 TOP, int64 LEFT, "
-            "int64 OH, int64 OW, T value", "T col", _BODY, name="framework_im2col", no_return=True)
+            "int64 OH, int64 OW, T value", "T col", _IM2COL_BODY, name="framework_im2col", no_return=True)
     kernel(cupy.ascontiguousarray(x).reshape(-1), h, w, kh, kw, sh, sw, top, left, oh, ow, x.dtype.type(value), out)
     return out
 
