@@ -57,33 +57,8 @@ def theirs(row, x, t, on_device):
     x_all, t_all = torch.from_numpy(x), torch.from_numpy(t)
     if on_device:
         x_all, t_all = x_all.to(device), t_all.to(device)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def run(xs, ts):
-        if what == "predict":
-            net.eval()
-            with torch.no_grad():
-                out = [torch.softmax(net(xb.to(device)), dim=1).cpu() for xb in xs.split(batch_size)]
-                torch.cat(out)
-            return
-        net.train()
-        total = 0.0
-        for index in torch.randperm(len(xs)).split(batch_size):
-            opt.zero_grad()
-            loss = loss_fn(net(xs[index].to(device)), ts[index].to(device))
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(index)  # as a user's log does: one read a step
-
-    run(x_all[:4096], t_all[:4096])
-
-    def epoch():
-        start = time.perf_counter()
-        run(x_all, t_all)
-        torch.cuda.synchronize()
-        return time.perf_counter() - start
-
-    return epoch
+    workloads.torch_epoch((net, opt), x_all[:4096], t_all[:4096], batch_size, what, device)  # warm-up
+    return lambda: workloads.torch_epoch((net, opt), x_all, t_all, batch_size, what, device)
 
 
 def main():

@@ -165,11 +165,18 @@ def torch_model(model, optimizer):
     return net, opt
 
 
-def torch_epoch(net_opt, x, t, batch_size, what):
-    """One epoch as a PyTorch user writes it: shuffled batches, loss.item() summed for the log."""
+def torch_epoch(net_opt, x, t, batch_size, what, device=None):
+    """One epoch as a PyTorch user writes it: shuffled batches, loss.item() summed for the log.
+
+    With a CUDA `device` (benchmarks/gpu.py), each batch is copied there (a
+    no-op for data already on it), predictions come back to the host, and
+    the time includes the device finishing its work.
+    """
     import torch
 
     net, opt = net_opt
+    to_device = (lambda a: a) if device is None else (lambda a: a.to(device))
+    to_host = (lambda a: a) if device is None else (lambda a: a.cpu())
     loss_fn = torch.nn.CrossEntropyLoss()
     start = time.perf_counter()
     if what == "fit":
@@ -177,13 +184,15 @@ def torch_epoch(net_opt, x, t, batch_size, what):
         total = 0.0
         for index in torch.randperm(len(x)).split(batch_size):
             opt.zero_grad()
-            loss = loss_fn(net(x[index]), t[index])
+            loss = loss_fn(net(to_device(x[index])), to_device(t[index]))
             loss.backward()
             opt.step()
             total += loss.item() * len(index)
     else:
         net.eval()
         with torch.no_grad():
-            out = [torch.softmax(net(xb), dim=1) for xb in x.split(batch_size)]
+            out = [to_host(torch.softmax(net(to_device(xb)), dim=1)) for xb in x.split(batch_size)]
             torch.cat(out)
+    if device is not None:
+        torch.cuda.synchronize(device)
     return time.perf_counter() - start
