@@ -43,19 +43,26 @@ RESUME = textwrap.dedent("""
 """)
 
 
-def test_two_epochs_save_load_in_a_new_process_two_more_equals_four_epochs(tmp_path):
+def resume_in_a_new_process(fresh_model, x, y, tmp_path):
+    """(straight, halfway, resumed): 4 epochs in one go; 2 epochs, saved; that file trained to 4 in a fresh process.
+
+    Every fit shuffles in batches of 16 (`FIT`), as `RESUME` does.
+    """
     straight = fresh_model()
-    straight.fit(X, Y, epochs=4, **FIT)
+    straight.fit(x, y, epochs=4, **FIT)
 
     halfway = fresh_model()
-    halfway.fit(X, Y, epochs=2, **FIT)
+    halfway.fit(x, y, epochs=2, **FIT)
     halfway.save(tmp_path / "half.h5")
-    np.save(tmp_path / "x.npy", X)
-    np.save(tmp_path / "y.npy", Y)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
     files = [str(tmp_path / name) for name in ("half.h5", "full.h5", "x.npy", "y.npy")]
     subprocess.run([sys.executable, "-c", RESUME, *files], check=True, env=child_env())
+    return straight, halfway, fw.load_model(tmp_path / "full.h5")
 
-    resumed = fw.load_model(tmp_path / "full.h5")
+
+def test_two_epochs_save_load_in_a_new_process_two_more_equals_four_epochs(tmp_path):
+    straight, halfway, resumed = resume_in_a_new_process(fresh_model, X, Y, tmp_path)
     assert not np.array_equal(halfway.get_weights()[0], straight.get_weights()[0])  # the last two epochs did train
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)

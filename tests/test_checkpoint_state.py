@@ -4,9 +4,6 @@ import hashlib
 import json
 import pathlib
 import shutil
-import subprocess
-import sys
-import textwrap
 
 import h5py
 import numpy as np
@@ -16,7 +13,7 @@ import framework as fw
 from framework import layers
 from framework.errors import CheckpointError
 
-from .test_checkpoint_resume import child_env
+from .test_checkpoint_resume import resume_in_a_new_process
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 rng = np.random.default_rng(5)
@@ -70,30 +67,8 @@ def test_save_weights_and_load_weights_carry_the_state(tmp_path):
     assert same_weights(other, model)
 
 
-RESUME = textwrap.dedent("""
-    import sys
-    import numpy as np
-    import framework as fw
-    source, target, x, y = sys.argv[1:]
-    model = fw.load_model(source)
-    model.fit(np.load(x), np.load(y), batch_size=16, shuffle=True, verbose=0, initial_epoch=2, epochs=4)
-    model.save(target)
-""")
-
-
 def test_resume_in_a_new_process_with_dropout_and_batch_normalization_is_exact(tmp_path):
-    straight = fresh_model()
-    straight.fit(X, Y, epochs=4, **FIT)
-
-    halfway = fresh_model()
-    halfway.fit(X, Y, epochs=2, **FIT)
-    halfway.save(tmp_path / "half.h5")
-    np.save(tmp_path / "x.npy", X)
-    np.save(tmp_path / "y.npy", Y)
-    files = [str(tmp_path / name) for name in ("half.h5", "full.h5", "x.npy", "y.npy")]
-    subprocess.run([sys.executable, "-c", RESUME, *files], check=True, env=child_env())
-
-    resumed = fw.load_model(tmp_path / "full.h5")
+    straight, halfway, resumed = resume_in_a_new_process(fresh_model, X, Y, tmp_path)
     assert not np.array_equal(halfway.get_weights()[0], straight.get_weights()[0])
     assert same_weights(resumed, straight)  # params and moving statistics, bit for bit
     assert resumed.layers[3].calls == straight.layers[3].calls == 24
