@@ -76,3 +76,17 @@ def to_host(backend, value):
     if isinstance(value, tuple):
         return tuple(to_host(backend, v) for v in value)
     return backend.to_numpy(value) if not isinstance(value, (int, float)) else np.asarray(value)
+
+
+@pytest.fixture
+def add_plugin():
+    """Register plugin objects for one test; every one is unregistered after it, pass or fail."""
+    names = []
+
+    def add(plugin, name):
+        names.append(name)
+        return registry.register_plugin(plugin, name=name)
+
+    yield add
+    for name in names:
+        registry.unregister_plugin(name)

@@ -14,20 +14,6 @@ from framework.layers import Layer
 from . import fake_site
 
 
-@pytest.fixture
-def add_plugin():
-    """Register plugin objects for one test; every one is unregistered after it, pass or fail."""
-    names = []
-
-    def add(plugin, name):
-        names.append(name)
-        return registry.register_plugin(plugin, name=name)
-
-    yield add
-    for name in names:
-        registry.unregister_plugin(name)
-
-
 def _layer_class(name):
     return type(name, (Layer,), {"forward": lambda self, x, training=False: x, "backward": lambda self, dout: dout})
 

@@ -5,7 +5,6 @@ import functools
 import json
 import types
 
-import numpy as np
 import pytest
 
 import framework as fw
@@ -67,19 +66,6 @@ def test_sys_exit_at_plugin_import_is_contained(tmp_path):
     assert "SystemExit: 3" in report["failed"]["exiting"] and "exiting-plugin" in report["failed"]["exiting"]
     cli = run_cli(site)
     assert cli.returncode == 1 and "Affine" in cli.stdout and "SystemExit: 3" in cli.stdout
-
-
-@pytest.fixture
-def add_plugin():
-    names = []
-
-    def add(plugin, name):
-        names.append(name)
-        return registry.register_plugin(plugin, name=name)
-
-    yield add
-    for name in names:
-        registry.unregister_plugin(name)
 
 
 def _plugin(**hooks):

@@ -10,6 +10,8 @@ import framework as fw
 from framework import data, layers
 from framework.errors import InvalidArgumentError
 
+from .test_sequential import Recorder  # the identity layer that keeps what training fed it
+
 rng = np.random.default_rng(8)
 X = rng.random((30, 4)).astype("float32")
 Y = rng.integers(0, 3, 30)
@@ -21,22 +23,6 @@ def model():
     m.compile(optimizer=fw.optimizers.SGD(0.1, momentum=0.9))
     m.build((None, 4))  # now: weights are drawn at build, from the seed just set
     return m
-
-
-class Recorder(layers.Layer):
-    """The identity, remembering the rows it saw in training (to see what fit fed the model)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def forward(self, x, training=False):
-        if training:
-            self.seen.append(fw.get_backend().to_numpy(x).copy())
-        return x
-
-    def backward(self, dout):
-        return dout
 
 
 # -- the draw ---------------------------------------------------------------------
