@@ -14,7 +14,6 @@ wide unregularized one overfits.
 
 import argparse
 
-import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score

@@ -1,7 +1,5 @@
 """Dense/Affine with Keras's arguments: activation, initializers, regularizers, use_bias; configs."""
 
-import io
-
 import numpy as np
 import pytest
 

@@ -14,7 +14,7 @@ from framework.layers.input import Input
 from framework.models import fusion, structure
 from framework.models.summary import summary_text
 from framework.models.conveniences import KerasConveniences
-from framework.training import checks, loop
+from framework.training import loop
 from framework.training.metric_tracker import metric_keys
 
 
