@@ -13,6 +13,11 @@ the data. The shuffled batches are also timed alone, as an epoch of
 ``x.take(order)`` with nothing else. Printed: medians over the repeats, in
 microseconds per step, and each part's share of the floor.
 
+On another backend (``FRAMEWORK_BACKEND=cupy``) each clock waits for the
+device's queued work before it reads the time, so a part's time includes
+its device work; the floor is NumPy's, so there the shares are of the
+epoch instead.
+
 The clocks cost about a microsecond each, so the parts add up to a little
 more than an epoch without them; compare the parts with each other and
 with the floor, not with `run_all.py`'s epochs.
@@ -29,16 +34,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workloads  # noqa: E402  (next to this file)
 
+from framework.backend import get_backend  # noqa: E402
 
-def clock(obj, method, label, spent):
-    """Wrap ``obj.method`` (on the instance) so that its seconds add up in ``spent[label]``."""
+
+def clock(obj, method, label, spent, synchronize):
+    """Wrap ``obj.method`` (on the instance) so that its seconds add up in ``spent[label]``.
+
+    `synchronize()` runs before each reading of the time: the backend's, which
+    waits for queued device work (a no-op on NumPy).
+    """
     inner = getattr(obj, method)
 
     def timed(*args, **kwargs):
+        synchronize()
         start = time.perf_counter()
         try:
             return inner(*args, **kwargs)
         finally:
+            synchronize()
             spent[label] += time.perf_counter() - start
 
     setattr(obj, method, timed)
@@ -53,17 +66,18 @@ def clocked_model(row):
     if what == "predict":
         net.predict(x, batch_size=batch_size)
     spent = collections.defaultdict(float)
+    sync = get_backend().synchronize
     *body, loss_layer = net.layers
     for i, layer in enumerate(body):
-        clock(layer, "forward", f"{i} {type(layer).__name__} forward", spent)
+        clock(layer, "forward", f"{i} {type(layer).__name__} forward", spent, sync)
         if what == "fit":
-            clock(layer, "backward", f"{i} {type(layer).__name__} backward", spent)
+            clock(layer, "backward", f"{i} {type(layer).__name__} backward", spent, sync)
     if what == "fit":
-        clock(loss_layer, "forward", f"{type(loss_layer).__name__} forward", spent)
-        clock(loss_layer, "backward", f"{type(loss_layer).__name__} backward", spent)
-        clock(net.optimizer, "apply", f"update ({type(net.optimizer).__name__})", spent)
+        clock(loss_layer, "forward", f"{type(loss_layer).__name__} forward", spent, sync)
+        clock(loss_layer, "backward", f"{type(loss_layer).__name__} backward", spent, sync)
+        clock(net.optimizer, "apply", f"update ({type(net.optimizer).__name__})", spent, sync)
     else:
-        clock(loss_layer, "predict", f"{type(loss_layer).__name__} predict", spent)
+        clock(loss_layer, "predict", f"{type(loss_layer).__name__} predict", spent, sync)
     return net, spent
 
 
@@ -93,10 +107,13 @@ def main():
     else:
         floor_epoch = lambda: workloads.floor_epoch(x, batch_size, weights, what)  # noqa: E731
     net, spent = clocked_model(args.row)
-    floor_epoch()  # warm-up
+    on_numpy = get_backend().name == "numpy"  # elsewhere NumPy's floor is no floor
+    if on_numpy:
+        floor_epoch()  # warm-up
     floors, epochs, parts, batches = [], [], collections.defaultdict(list), []
     for _ in range(args.repeats):
-        floors.append(floor_epoch())
+        if on_numpy:
+            floors.append(floor_epoch())
         spent.clear()
         epochs.append(workloads.framework_epoch(net, x, t, batch_size, what))
         for label, seconds in spent.items():
@@ -105,19 +122,19 @@ def main():
         if what == "fit":
             batches.append(shuffled_batches_epoch(x, batch_size))
 
-    floor = statistics.median(floors)
     epoch = statistics.median(epochs)
-    print(f"{args.row}: {len(x)} samples, {steps} steps of {batch_size}, medians over {args.repeats} repeat(s)")
-    print(f"{'':<34} {'us/step':>9} {'/floor':>7}")
+    base, per = (statistics.median(floors), "/floor") if floors else (epoch, "/epoch")
+    print(f"{args.row} on {get_backend().name}: {len(x)} samples, {steps} steps of {batch_size}, "
+          f"medians over {args.repeats} repeat(s)")
+    print(f"{'':<34} {'us/step':>9} {per:>7}")
     rows = [(label, statistics.median(seconds)) for label, seconds in parts.items()]
-    for label, seconds in rows:
-        print(f"{label:<34} {seconds / steps * 1e6:>9.1f} {seconds / floor:>7.3f}")
     if batches:
-        seconds = statistics.median(batches)
-        print(f"{'  shuffled batches alone':<34} {seconds / steps * 1e6:>9.1f} {seconds / floor:>7.3f}")
-    print(f"{'epoch (clocked)':<34} {epoch / steps * 1e6:>9.1f} {epoch / floor:>7.3f}")
-    print(f"{'floor (products alone)':<34} {floor / steps * 1e6:>9.1f} {1.0:>7.3f}")
-
+        rows.append(("  shuffled batches alone", statistics.median(batches)))
+    rows.append(("epoch (clocked)", epoch))
+    if floors:
+        rows.append(("floor (products alone)", base))
+    for label, seconds in rows:
+        print(f"{label:<34} {seconds / steps * 1e6:>9.1f} {seconds / base:>7.3f}")
 
 if __name__ == "__main__":
     main()
