@@ -18,9 +18,9 @@ device's queued work before it reads the time, so a part's time includes
 its device work; the floor is NumPy's, so there the shares are of the
 epoch instead.
 
-The clocks cost about a microsecond each, so the parts add up to a little
-more than an epoch without them; compare the parts with each other and
-with the floor, not with `run_all.py`'s epochs.
+A clock costs about half a microsecond (measured on NumPy), so the parts
+add up to a little more than an epoch without them; compare the parts
+with each other and with the floor, not with `run_all.py`'s epochs.
 """
 
 import argparse
