@@ -21,6 +21,8 @@ compares both with the lines on a GPU. Arrays that are not C-contiguous
 C-contiguous memory, one more launch.
 """
 
+from framework.backends.window_geometry import window_geometry
+
 # One entry of the matrix (N, C*kh*kw, OH*OW), C-ordered as (N, C, kh, kw, OH, OW); `i` is its index.
 _IM2COL_BODY = """
 ptrdiff_t rest = i;
@@ -62,10 +64,10 @@ def im2col(cupy, x, kernel, strides, pads, value, out=None):
     if type(x) is not cupy.ndarray or x.ndim != 4 or x.dtype.kind != "f" or x.dtype.itemsize not in (4, 8):
         return None
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel, strides, pads
-    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
-    if min(oh, ow, top, bottom, left, right) < 0:
+    geometry = window_geometry(h, w, kernel, strides, pads)
+    if geometry is None:
         return None
+    kh, kw, sh, sw, top, left, oh, ow = geometry
     shape = (n, c * kh * kw, oh * ow)
     if (out is None or out.shape != shape or out.dtype != x.dtype or type(out) is not cupy.ndarray
             or not out.flags.c_contiguous):
@@ -89,11 +91,13 @@ def col2im(cupy, col, input_shape, kernel, strides, pads):
     if type(col) is not cupy.ndarray or col.ndim != 3 or col.dtype.kind != "f" or col.dtype.itemsize not in (4, 8):
         return None
     n, c, h, w = input_shape
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel, strides, pads
-    ph, pw = h + top + bottom, w + left + right
-    oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
-    if min(oh, ow, top, bottom, left, right) < 0 or col.shape != (n, c * kh * kw, oh * ow):
+    geometry = window_geometry(h, w, kernel, strides, pads)
+    if geometry is None:
         return None
+    kh, kw, sh, sw, top, left, oh, ow = geometry
+    if col.shape != (n, c * kh * kw, oh * ow):
+        return None
+    ph, pw = h + sum(pads[0]), w + sum(pads[1])  # the padded image's size, as the lines pad it
     img = cupy.empty((n, c, ph, pw), dtype=col.dtype)
     if img.size:
         add = _kernels.get("col2im")

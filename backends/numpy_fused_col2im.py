@@ -34,6 +34,7 @@ dtype, and wherever the optimizer kernels would not run (no Numba,
 import numpy
 
 from framework.backends import numpy_fused
+from framework.backends.window_geometry import window_geometry
 
 
 def col2im(col, input_shape, kernel, strides, pads):
@@ -41,9 +42,11 @@ def col2im(col, input_shape, kernel, strides, pads):
     if len(input_shape) != 4 or type(col) is not numpy.ndarray or col.dtype not in numpy_fused._FLOATS:
         return None
     n, c, h, w = input_shape
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel, strides, pads
-    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
-    if min(oh, ow, top, bottom, left, right) < 0 or col.shape != (n, c * kh * kw, oh * ow):
+    geometry = window_geometry(h, w, kernel, strides, pads)
+    if geometry is None:
+        return None
+    kh, kw, sh, sw, top, left, oh, ow = geometry
+    if col.shape != (n, c * kh * kw, oh * ow):
         return None
     if col.size < numpy_fused.FUSE_MIN or not col.flags.c_contiguous or not numpy_fused.enabled():
         return None

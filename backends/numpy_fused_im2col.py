@@ -25,6 +25,7 @@ Numba, ``FRAMEWORK_NUMBA=off``, a failed compile).
 import numpy
 
 from framework.backends import numpy_fused
+from framework.backends.window_geometry import window_geometry
 
 
 def im2col(x, kernel, strides, pads, value, out=None):
@@ -36,10 +37,10 @@ def im2col(x, kernel, strides, pads, value, out=None):
     if type(x) is not numpy.ndarray or x.dtype not in numpy_fused._FLOATS or x.ndim != 4:
         return None
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel, strides, pads
-    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
-    if min(oh, ow, top, bottom, left, right) < 0:
+    geometry = window_geometry(h, w, kernel, strides, pads)
+    if geometry is None:
         return None
+    kh, kw, sh, sw, top, left, oh, ow = geometry
     shape = (n, c * kh * kw, oh * ow)
     if n * c * kh * kw * oh * ow < numpy_fused.FUSE_MIN or not numpy_fused.enabled():
         return None
