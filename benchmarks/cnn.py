@@ -13,7 +13,6 @@ most 2. ``--profile`` adds where our time goes, layer by layer.
 """
 
 import argparse
-import collections
 import contextlib
 import importlib.util
 import os
@@ -76,28 +75,6 @@ def torch_epoch(torch, model_and_optimizer, x, t):
         loss_fn(model(x[index]), t[index]).backward()
         optimizer.step()
     return time.perf_counter() - start
-
-
-def profile(model, x, t, batches=20):
-    """Seconds per epoch spent in each layer's forward and backward (one timed pass per batch)."""
-    spent = collections.defaultdict(float)
-    backend = fw.get_backend()
-    body, loss_layer = model.layers[:-1], model.layers[-1]
-    for i in range(batches):
-        xb, tb = backend.asarray(x[i * BATCH:(i + 1) * BATCH]), backend.asarray(t[i * BATCH:(i + 1) * BATCH])
-        out = xb
-        for layer in body:
-            start = time.perf_counter()
-            out = layer.forward(out, training=True)
-            spent[f"{layer.name} forward"] += time.perf_counter() - start
-        loss_layer.forward(out, tb)
-        dout = loss_layer.backward(1.0)
-        for layer in reversed(body):
-            start = time.perf_counter()
-            dout = layer.backward(dout)
-            spent[f"{layer.name} backward"] += time.perf_counter() - start
-    scale = len(x) / (batches * BATCH)
-    return {name: seconds * scale for name, seconds in spent.items()}
 
 
 def one_epoch(side, samples):
@@ -166,23 +143,23 @@ def main():
         print(f"ratio ours/PyTorch: median {statistics.median(ratios):.2f}  runs {' '.join(f'{r:.2f}' for r in ratios)}")
     else:
         print("PyTorch is not installed (or --no-torch): pip install -e '.[bench]' for the ratio")
-    if args.profile:
-        rng = np.random.default_rng(0)
-        x, t = rng.random((args.samples, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, args.samples)
-        fw.set_seed(0)
-        model = simple_conv_net()
-        model.fit(x[:BATCH], t[:BATCH], batch_size=BATCH, epochs=1, verbose=0)
-        print("where our time goes (s/epoch, layer by layer, the loss and the update left out):")
+    if args.profile:  # benchmarks/breakdown.py's clocks, around one more epoch of the same model
+        import breakdown
+        import workloads
+
+        model, spent = breakdown.clocked_model("simple-conv-net-100")
+        x, t = workloads.data(args.samples, "cnn")
         limit = contextlib.nullcontext()
         if args.threads:  # the same BLAS threads as the timed epochs
             from threadpoolctl import threadpool_limits
 
             limit = threadpool_limits(args.threads)
         with limit:
-            spent = profile(model, x, t)
+            seconds = workloads.framework_epoch(model, x, t, BATCH, "fit")
+        spent["the rest (the loop, the batches)"] = seconds - sum(spent.values())
+        print("where our time goes (s/epoch: each layer's forward and backward, the loss, the update):")
         for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-            print(f"  {name:24s} {seconds:.3f}")
-
+            print(f"  {name:32s} {seconds:.3f}")
 
 if __name__ == "__main__":
     main()
