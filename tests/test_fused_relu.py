@@ -32,6 +32,7 @@ LAYOUTS = {
 
 
 def _raw(array):
+    """The bit patterns as they are: unlike `test_fused_updates._bits`, NaN payloads count (ReLU passes each NaN on as it is)."""
     return np.ascontiguousarray(array).view(np.uint32 if array.dtype == np.float32 else np.uint64)
 
 
