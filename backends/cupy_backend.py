@@ -4,7 +4,7 @@ CuPy is imported when the backend is chosen, never by ``import framework``.
 """
 
 from framework.backend import Backend
-from framework.backends import cupy_fused, cupy_fused_im2col
+from framework.backends import cupy_fused, cupy_fused_im2col, cupy_fused_relu, cupy_fused_softmax
 from framework.errors import BackendError
 from framework.hookspecs import hookimpl
 
@@ -37,6 +37,18 @@ class CupyBackend(Backend):
 
     def fused_update(self, rule, arrays, scalars):
         return cupy_fused.update(self.xp, rule, arrays, scalars)  # one kernel launch per weight array
+
+    def fused_relu(self, x):
+        return cupy_fused_relu.forward(self.xp, x)  # out and mask in one launch, not two
+
+    def fused_relu_backward(self, dout, mask):
+        return cupy_fused_relu.backward(self.xp, dout, mask)
+
+    def fused_pick(self, x, t):
+        return cupy_fused_softmax.pick(self.xp, x, t)  # one launch, not CuPy's two-array indexing
+
+    def fused_softmax_loss_backward(self, y, t, scale):
+        return cupy_fused_softmax.softmax_loss_backward(self.xp, y, t, scale)
 
     def fused_im2col(self, x, kernel, strides, pads, value, out=None):
         return cupy_fused_im2col.im2col(self.xp, x, kernel, strides, pads, value, out)  # one launch, not kh*kw

@@ -68,6 +68,24 @@ class Backend:
         """``dout * mask``, ReLU's backward, as `fused_relu`; None by default."""
         return None
 
+    def fused_pick(self, x, t):
+        """``x[arange(n), t]``, each row's entry at its class index, in one compiled pass; None by default.
+
+        For scores `x` (N, C) and class indices `t` (N,), as SoftmaxWithLoss
+        picks each row's true class. A backend that does it must give the
+        line's numbers (see `backends.cupy_fused_softmax`); where it returns
+        None, the layer runs its line.
+        """
+        return None
+
+    def fused_softmax_loss_backward(self, y, t, scale):
+        """``(y - one_hot(t)) * scale`` for class indices `t` (N,), as `fused_pick`; None by default.
+
+        SoftmaxWithLoss's backward before sample weights: `y` (N, C) the
+        softmax, `scale` the Python number ``dout / N``.
+        """
+        return None
+
     def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
         """BatchNormalization's training forward on `x` in one compiled pass; None if this backend cannot.
 

@@ -217,3 +217,35 @@ def test_fused_model_compiled_before_it_is_built_trains_from_unbuilt():
     model.compile(optimizer="adam", loss="binary_crossentropy")
     history = model.fit(x, y, epochs=5, verbose=0)  # built here, from (n,) labels and one output
     assert model.predict(x).shape == (32, 1) and history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_softmax_with_loss_takes_a_backends_picks_where_it_offers_them(monkeypatch):
+    """A backend's `fused_pick` and `fused_softmax_loss_backward` (CuPy's kernels) stand in for the indexing lines."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 5)).astype(np.float32)
+    t = rng.integers(0, 5, 16)
+    weights = rng.random(16).astype(np.float32)
+
+    def run():
+        layer = layers.SoftmaxWithLoss()
+        return layer.forward(x, t, sample_weight=weights), layer.backward(0.37)
+
+    expected = run()  # the lines
+    calls = []
+    backend = fw.get_backend()
+
+    def pick(scores, labels):
+        calls.append("pick")
+        return np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
+
+    def backward(y, labels, scale):
+        calls.append(("backward", scale))
+        return (y - np.eye(y.shape[1], dtype=y.dtype)[labels]) * y.dtype.type(scale)
+
+    monkeypatch.setattr(backend, "fused_pick", pick)
+    monkeypatch.setattr(backend, "fused_softmax_loss_backward", backward)
+    got = run()
+    assert calls == ["pick", ("backward", 0.37 / 16)]
+    for a, b in zip(got, expected):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)

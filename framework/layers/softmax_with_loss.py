@@ -1,5 +1,6 @@
 """Softmax followed by the cross-entropy loss, as one layer."""
 
+from framework.backend import get_backend
 from framework.errors import InvalidArgumentError
 from framework.layers.base import LossLayer
 from framework.training import targets
@@ -47,7 +48,12 @@ class SoftmaxWithLoss(LossLayer):
         if t.ndim == x.ndim:  # one-hot: -sum t * log y, per sample
             losses = -(t * (shifted - log_sum_exp)).sum(axis=1)
         else:  # class indices: pick log y of the true class
-            losses = log_sum_exp[:, 0] - shifted[xp.arange(n), t]
+            # The backend may pick in one compiled pass, with the same numbers
+            # (backends/cupy_fused_softmax.py); the line is the reference.
+            picked = get_backend().fused_pick(shifted, t)
+            if picked is None:
+                picked = shifted[xp.arange(n), t]
+            losses = log_sum_exp[:, 0] - picked
         self.loss = self.weighted_mean(losses, sample_weight)
         return self.loss
 
@@ -55,10 +61,13 @@ class SoftmaxWithLoss(LossLayer):
         n = self.y.shape[0]
         if self.t.ndim == self.y.ndim:
             dx = self.y - self.t
+            dx *= dout / n
         else:
-            dx = self.y.copy()
-            dx[self.xp.arange(n), self.t] -= 1
-        dx *= dout / n
+            dx = get_backend().fused_softmax_loss_backward(self.y, self.t, dout / n)  # the same numbers, or None
+            if dx is None:
+                dx = self.y.copy()
+                dx[self.xp.arange(n), self.t] -= 1
+                dx *= dout / n
         return self.weigh_rows(dx)  # sample i's loss is w_i * loss_i, so is its gradient
 
     def predict(self, x):

@@ -1,0 +1,162 @@
+"""The CuPy backend's one-kernel ReLU and SoftmaxWithLoss picks give the lines' numbers on CuPy, bit for bit.
+
+The reference is each layer's own lines run by CuPy (the kernels switched
+off); the same calls then run through backends/cupy_fused_relu.py and
+backends/cupy_fused_softmax.py: ReLU on activations with signed zeros,
+infinities, denormals and NaNs with payloads, and on gradients with
+infinities and NaNs where the mask is off; SoftmaxWithLoss on scores
+holding them, with class indices in and out of range (CuPy's indexing
+wraps those), with and without sample weights. Runs where CuPy and a CUDA
+device exist.
+"""
+
+import numpy as np
+import pytest
+
+import framework as fw
+from framework import layers
+from framework.backends import cupy_fused_relu, cupy_fused_softmax
+
+from .conftest import GPU_ONLY
+from .test_fused_pooling import _image
+from .test_fused_relu import _raw
+from .test_fused_updates import _bits, spy_on_kernels
+
+pytestmark = GPU_ONLY + [pytest.mark.filterwarnings("ignore::RuntimeWarning")]
+
+
+@pytest.fixture(autouse=True)
+def _on_cupy(cupy_backend):
+    """Every test here runs on CuPy (`cupy_backend` is conftest's)."""
+
+
+def _off(monkeypatch, module, names):
+    for name in names:
+        monkeypatch.setattr(module, name, lambda *args: None)
+
+
+def _host(arrays):
+    return [np.asarray(a.get() if hasattr(a, "get") else a) for a in arrays]
+
+
+def _run_relu(x, dout):
+    layer = layers.ReLU()
+    out = layer.forward(x, training=True)
+    return _host([out, layer.mask, layer.backward(dout)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 256), (16, 8, 12, 12), (1000,)])
+def test_fused_relu_gives_the_lines_bits(cupy_backend, shape, dtype, monkeypatch):
+    cupy = cupy_backend.xp
+    rng = np.random.default_rng(sum(shape))
+    size = int(np.prod(shape))
+    x = cupy.asarray(_image(rng, (1, 1, 1, size), dtype).reshape(shape))
+    dout = cupy.asarray(_image(rng, (1, 1, 1, size), dtype).reshape(shape))
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_relu, ("forward", "backward"))
+        expected = _run_relu(x, dout)
+    calls = spy_on_kernels(monkeypatch, cupy_fused_relu)
+    got = _run_relu(x, dout)
+
+    assert calls == [True, True], "the kernels did not run"
+    for name, a, b in zip(("out", "mask", "dx"), got, expected):
+        assert a.dtype == b.dtype and a.shape == b.shape == shape, name
+        np.testing.assert_array_equal(_raw(a) if a.dtype != np.bool_ else a, _raw(b) if b.dtype != np.bool_ else b,
+                                      err_msg=name)
+    out, mask, dx = expected  # the cases were there: -0.0 in, +0.0 out; a NaN out; NaN from inf * 0
+    host_x = x.get()
+    assert (np.signbit(host_x) & (host_x == 0)).any() and not np.signbit(out[host_x == 0]).any()
+    assert np.isnan(out).any() and (np.isinf(dout.get()) & ~mask & np.isnan(dx)).any()
+
+
+def test_fused_relu_leaves_other_layouts_to_the_lines(cupy_backend, monkeypatch):
+    cupy = cupy_backend.xp
+    x = cupy.asarray(np.random.default_rng(1).standard_normal((8, 5, 6, 7)).astype(np.float32)).transpose(0, 2, 3, 1)
+    calls = spy_on_kernels(monkeypatch, cupy_fused_relu)
+    out, mask, dx = _run_relu(x, x)
+    assert calls == [False, False]
+    np.testing.assert_array_equal(out, np.maximum(x.get(), 0))
+    assert cupy_fused_relu.forward(cupy, x.astype(np.float16)) is None
+    assert cupy_fused_relu.forward(cupy, x.get()) is None  # a NumPy array
+    dense = cupy.ascontiguousarray(x)
+    assert cupy_fused_relu.backward(cupy, dense, cupy.zeros(dense.shape[:-1], bool)) is None  # not the mask's shape
+    assert cupy_fused_relu.backward(cupy, dense, (dense > 0).astype(np.float32)) is None  # not a boolean mask
+
+
+def _scores(rng, n, classes, dtype):
+    """Scores with normal rows, and rows holding infinities, NaNs, signed zeros and huge numbers."""
+    x = (rng.standard_normal((n, classes)) * 3).astype(dtype)
+    x[: n // 4] = _image(rng, (1, 1, n // 4, classes), dtype)[0, 0]
+    return x
+
+
+def _run_loss(x, t, dout, sample_weight=None):
+    layer = layers.SoftmaxWithLoss()
+    loss = layer.forward(x, t, sample_weight=sample_weight)
+    return _host([loss, layer.backward(dout)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dout", [1.0, 0.37])
+def test_fused_softmax_loss_gives_the_lines_bits(cupy_backend, dtype, index_dtype, weighted, dout, monkeypatch):
+    cupy = cupy_backend.xp
+    rng = np.random.default_rng(7)
+    n, classes = 200, 10
+    x = cupy.asarray(_scores(rng, n, classes, dtype))
+    labels = rng.integers(0, classes, n)
+    if index_dtype != np.uint8:  # out of range both ways: CuPy's indexing wraps them, and so must the kernels
+        labels[:6] = [classes, -1, 2 * classes + 3, -classes - 2, classes - 1, 0]
+    t = cupy.asarray(labels.astype(index_dtype))
+    weights = cupy.asarray(rng.random(n).astype(dtype)) if weighted else None
+    names = ("pick", "softmax_loss_backward")
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_softmax, names)
+        expected = _run_loss(x, t, dout, weights)
+    calls = spy_on_kernels(monkeypatch, cupy_fused_softmax, names)
+    got = _run_loss(x, t, dout, weights)
+
+    assert calls == [True, True], "the kernels did not run"
+    for name, a, b in zip(("loss", "dx"), got, expected):
+        assert a.dtype == b.dtype == dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(_bits(a), _bits(b), err_msg=name)
+    assert np.isfinite(expected[1][n // 4:]).all() and np.isnan(expected[1]).any()  # both kinds of rows were there
+
+
+def test_fused_softmax_picks_what_the_line_picks(cupy_backend):
+    cupy = cupy_backend.xp
+    x = cupy.arange(24, dtype=cupy.float32).reshape(4, 6)
+    t = cupy.asarray([0, 5, 6, -1])
+    np.testing.assert_array_equal(cupy_fused_softmax.pick(cupy, x, t).get(), x[cupy.arange(4), t].get())
+    assert cupy_fused_softmax.pick(cupy, x, t.astype(cupy.float32)) is None  # not indices: the line raises
+    assert cupy_fused_softmax.pick(cupy, x, t[::2]) is None  # not one label per row
+    assert cupy_fused_softmax.pick(cupy, x[:, :0], t) is None  # no classes to wrap onto
+    assert cupy_fused_softmax.softmax_loss_backward(cupy, x, t, cupy.float32(0.25)) is None  # a device scale
+
+
+def test_an_mlp_trains_to_the_same_weights_with_and_without(monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((512, 20)).astype(np.float32)
+    t = rng.integers(0, 5, 512)
+
+    def weights_after_fit():
+        fw.set_seed(0)
+        model = fw.Sequential([layers.Affine(32), layers.ReLU(), layers.Affine(5),
+                               layers.SoftmaxWithLoss()])
+        model.compile(optimizer=fw.optimizers.Adam(0.01))
+        history = model.fit(x, t, batch_size=64, epochs=2, verbose=0)
+        return model.get_weights() + [np.asarray(history.history["loss"])]
+
+    relu_calls = spy_on_kernels(monkeypatch, cupy_fused_relu)
+    softmax_calls = spy_on_kernels(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
+    got = weights_after_fit()
+    assert relu_calls and all(relu_calls) and softmax_calls and all(softmax_calls), "the kernels did not run"
+    _off(monkeypatch, cupy_fused_relu, ("forward", "backward"))
+    _off(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
+    expected = weights_after_fit()
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
+
