@@ -4,7 +4,7 @@ CuPy is imported when the backend is chosen, never by ``import framework``.
 """
 
 from framework.backend import Backend
-from framework.backends import cupy_fused, cupy_fused_im2col, cupy_fused_relu, cupy_fused_softmax
+from framework.backends import cupy_fused, cupy_fused_im2col, cupy_fused_pool, cupy_fused_relu, cupy_fused_softmax
 from framework.errors import BackendError
 from framework.hookspecs import hookimpl
 
@@ -49,6 +49,12 @@ class CupyBackend(Backend):
 
     def fused_softmax_loss_backward(self, y, t, scale):
         return cupy_fused_softmax.softmax_loss_backward(self.xp, y, t, scale)
+
+    def fused_max_pool(self, x, pool_size):
+        return cupy_fused_pool.forward(self.xp, x, pool_size)  # 2x2 tiles: one launch, not four
+
+    def fused_max_pool_backward(self, dout, arg_h, arg_w, pool_size, x_shape):
+        return cupy_fused_pool.backward(self.xp, dout, arg_h, arg_w, pool_size, x_shape)
 
     def fused_im2col(self, x, kernel, strides, pads, value, out=None):
         return cupy_fused_im2col.im2col(self.xp, x, kernel, strides, pads, value, out)  # one launch, not kh*kw

@@ -1,4 +1,4 @@
-"""The CuPy backend's one-kernel ReLU and SoftmaxWithLoss picks give the lines' numbers on CuPy, bit for bit.
+"""The CuPy backend's one-kernel ReLU, SoftmaxWithLoss picks and 2x2 max pooling give the lines' numbers, bit for bit.
 
 The reference is each layer's own lines run by CuPy (the kernels switched
 off); the same calls then run through backends/cupy_fused_relu.py and
@@ -6,7 +6,8 @@ backends/cupy_fused_softmax.py: ReLU on activations with signed zeros,
 infinities, denormals and NaNs with payloads, and on gradients with
 infinities and NaNs where the mask is off; SoftmaxWithLoss on scores
 holding them, with class indices in and out of range (CuPy's indexing
-wraps those), with and without sample weights. Runs where CuPy and a CUDA
+wraps those), with and without sample weights; MaxPooling2D's 2x2 tiles on
+images with ties of signed zeros and NaNs, odd edges included. Runs where CuPy and a CUDA
 device exist.
 """
 
@@ -15,10 +16,10 @@ import pytest
 
 import framework as fw
 from framework import layers
-from framework.backends import cupy_fused_relu, cupy_fused_softmax
+from framework.backends import cupy_fused_pool, cupy_fused_relu, cupy_fused_softmax
 
 from .conftest import GPU_ONLY
-from .test_fused_pooling import _image
+from .test_fused_pooling import SHAPES, _image, _layer_pass
 from .test_fused_relu import _raw
 from .test_fused_updates import _bits, spy_on_kernels
 
@@ -160,3 +161,76 @@ def test_an_mlp_trains_to_the_same_weights_with_and_without(monkeypatch):
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fused_max_pooling_gives_the_lines_bits(cupy_backend, shape, dtype, monkeypatch):
+    cupy = cupy_backend.xp
+    rng = np.random.default_rng(sum(shape))
+    x = cupy.asarray(_image(rng, shape, dtype))
+    dout = cupy.asarray(_image(rng, (shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype))
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_pool, ("forward", "backward"))
+        expected = {key: _host([a])[0] for key, a in _layer_pass(x, dout).items()}
+    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
+    got = {key: _host([a])[0] for key, a in _layer_pass(x, dout).items()}
+
+    assert calls == [True, True], "the kernels did not run"
+    for key in ("out", "arg_h", "arg_w", "dx"):  # every bit, NaN payloads too
+        assert got[key].dtype == expected[key].dtype and got[key].shape == expected[key].shape, key
+        got_bits, expected_bits = (np.ascontiguousarray(r[key]).view(np.uint8) for r in (got, expected))
+        np.testing.assert_array_equal(got_bits, expected_bits, err_msg=key)
+    assert np.isnan(expected["out"]).any() and (expected["out"] == 0).any()  # the special cases were there
+
+
+def test_fused_max_pooling_masks_serve_the_lines_and_channels_last_goes_to_the_lines(cupy_backend, monkeypatch):
+    cupy = cupy_backend.xp
+    rng = np.random.default_rng(3)
+    x = cupy.asarray(_image(rng, (16, 8, 12, 12), np.float32))
+    dout = cupy.asarray(_image(rng, (16, 8, 6, 6), np.float32))
+    layer = layers.MaxPooling2D(2)
+    layer.build(x.shape)
+    layer.forward(x, training=True)  # the kernel's masks...
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_pool, ("backward",))
+        plain = layer.backward(dout)  # ...read by the lines
+    np.testing.assert_array_equal(_bits(layer.backward(dout).get()), _bits(plain.get()))
+
+    def channels_last_pass():
+        layer = layers.MaxPooling2D(2, data_format="channels_last")
+        layer.build((16, 12, 12, 8))
+        out = layer.forward(cupy.ascontiguousarray(x.transpose(0, 2, 3, 1)), training=True)
+        return _host([out, layer.backward(cupy.ascontiguousarray(dout.transpose(0, 2, 3, 1)))])
+
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_pool, ("forward", "backward"))
+        expected = channels_last_pass()
+    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
+    got = channels_last_pass()
+    assert calls[0] is False  # a channels-last image is a transposed view: the lines take it
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+def test_a_convnet_trains_to_the_same_weights_with_and_without(monkeypatch):
+    rng = np.random.default_rng(9)
+    x = rng.random((128, 1, 15, 15), dtype=np.float32)
+    t = rng.integers(0, 4, 128)
+
+    def weights_after_fit():
+        fw.set_seed(0)
+        model = fw.Sequential([layers.Conv2D(6, 3), layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(),
+                               layers.Affine(16), layers.ReLU(), layers.Affine(4), layers.SoftmaxWithLoss()])
+        model.compile(optimizer=fw.optimizers.SGD(0.05, momentum=0.9))
+        model.fit(x, t, batch_size=64, epochs=2, verbose=0)
+        return model.get_weights()
+
+    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
+    got = weights_after_fit()
+    assert calls and all(calls), "the kernels did not run"
+    _off(monkeypatch, cupy_fused_pool, ("forward", "backward"))
+    _off(monkeypatch, cupy_fused_relu, ("forward", "backward"))
+    _off(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
+    expected = weights_after_fit()
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
