@@ -10,7 +10,10 @@ copies each batch to the device; PyTorch is timed the same way (host
 tensors, ``.to(device)`` per batch) and with the whole data set already on
 the device. Both run in this one process, alternately; every timing ends
 with the device synchronised. Printed: medians of the repeats, the time per
-step, and the ratio ours / PyTorch (host data). ``--profile ROW`` prints
+step, and the ratio ours / PyTorch (host data). ``--lines`` also times ours
+with the CuPy backend's kernels switched off (`KERNELS`: the optimizer
+updates, ReLU, SoftmaxWithLoss's picks, 2x2 max pooling, im2col and
+col2im), so that each layer runs its own lines, alternately with the rest. ``--profile ROW`` prints
 instead where one epoch of ours spends the host's time (cProfile): on a GPU
 a small model's step is bound by the host's work per kernel launch.
 """
@@ -30,21 +33,35 @@ DEFAULT_ROWS = ("mlp-sgd-128", "mlp-sgd-512", "mlp-adam-128", "mlp-bn-dropout-12
                 "simple-conv-net-100", "simple-conv-net-bn-100")
 
 
-def ours(row, x, t):
+# The CuPy backend's methods that run a kernel in place of a layer's or optimizer's
+# lines, and what each returns to decline (then the lines run).
+KERNELS = {"fused_update": False, "fused_relu": None, "fused_relu_backward": None, "fused_pick": None,
+           "fused_softmax_loss_backward": None, "fused_max_pool": None, "fused_max_pool_backward": None,
+           "fused_im2col": None, "fused_col2im": None}
+
+
+def ours(row, x, t, kernels=True):
     import framework as fw
 
     model, optimizer, batch_size, what = workloads.ROWS[row]
-    fw.set_backend("cupy")
+    backend = fw.set_backend("cupy")
+
+    def epoch_of(x, t):
+        if not kernels:  # on the instance, for this epoch only
+            for name, declined in KERNELS.items():
+                setattr(backend, name, lambda *args, declined=declined, **options: declined)
+        try:
+            seconds = workloads.framework_epoch(net, x, t, batch_size, what)
+            start = time.perf_counter()
+            backend.synchronize()
+            return seconds + time.perf_counter() - start
+        finally:
+            for name in KERNELS:
+                vars(backend).pop(name, None)
+
     net = workloads.framework_model(model, optimizer)
-    workloads.framework_epoch(net, x[:4096], t[:4096], batch_size, what)  # builds, compiles CuPy's kernels
-
-    def epoch():
-        seconds = workloads.framework_epoch(net, x, t, batch_size, what)
-        start = time.perf_counter()
-        fw.get_backend().synchronize()
-        return seconds + time.perf_counter() - start
-
-    return epoch
+    epoch_of(x[:4096], t[:4096])  # builds, compiles CuPy's kernels
+    return lambda: epoch_of(x, t)
 
 
 def theirs(row, x, t, on_device):
@@ -67,6 +84,7 @@ def main():
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=sorted(workloads.ROWS))
     parser.add_argument("--profile", choices=sorted(workloads.ROWS))
+    parser.add_argument("--lines", action="store_true", help="also time ours with the kernels switched off")
     args = parser.parse_args()
     import cupy
     import torch
@@ -83,11 +101,14 @@ def main():
         return
 
     print(f"CuPy {cupy.__version__}, PyTorch {torch.__version__}, {torch.cuda.get_device_name()}")
-    print(f"{'row':30} {'ours s':>8} {'torch s':>8} {'on dev':>8} {'ours/torch':>10} {'ours us/step':>12}")
+    lines = f" {'lines s':>8} {'ours/lines':>10}" if args.lines else ""
+    print(f"{'row':30} {'ours s':>8} {'torch s':>8} {'on dev':>8} {'ours/torch':>10} {'ours us/step':>12}{lines}")
     for row in args.rows:
         model, _, batch_size, _ = workloads.ROWS[row]
         x, t = workloads.data(workloads.row_samples(row, args.samples), model)
         sides = {"ours": ours(row, x, t), "torch": theirs(row, x, t, False), "device": theirs(row, x, t, True)}
+        if args.lines:
+            sides["lines"] = ours(row, x, t, kernels=False)
         times = {name: [] for name in sides}
         for _ in range(args.repeats):
             for name, epoch in sides.items():
@@ -95,7 +116,8 @@ def main():
         med = {name: statistics.median(values) for name, values in times.items()}
         steps = -(-len(x) // batch_size)
         print(f"{row:30} {med['ours']:8.3f} {med['torch']:8.3f} {med['device']:8.3f} "
-              f"{med['ours'] / med['torch']:10.2f} {1e6 * med['ours'] / steps:12.0f}", flush=True)
+              f"{med['ours'] / med['torch']:10.2f} {1e6 * med['ours'] / steps:12.0f}"
+              + (f" {med['lines']:8.3f} {med['ours'] / med['lines']:10.2f}" if args.lines else ""), flush=True)
 
 
 if __name__ == "__main__":
