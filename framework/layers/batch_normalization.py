@@ -172,7 +172,7 @@ class BatchNormalization(Layer):
         for key, batch in (("moving_mean", mean), ("moving_variance", var)):
             moving = self.state[key]
             moving *= self.momentum
-            moving += (1.0 - self.momentum) * batch.astype(moving.dtype)
+            moving += (1.0 - self.momentum) * batch.astype(moving.dtype, copy=False)  # a copy is a launch on a GPU
 
     def backward(self, dout):
         shape, axes = self._broadcast(dout)
