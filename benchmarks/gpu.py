@@ -12,9 +12,9 @@ the device. Both run in this one process, alternately; every timing ends
 with the device synchronised. Printed: medians of the repeats, the time per
 step, and the ratio ours / PyTorch (host data). ``--lines`` also times ours
 with the CuPy backend's kernels switched off (`KERNELS`: the optimizer
-updates, ReLU, SoftmaxWithLoss's picks, 2x2 max pooling, im2col and
-col2im), so that each layer runs its own lines, alternately with the rest. ``--profile ROW`` prints
-instead where one epoch of ours spends the host's time (cProfile): on a GPU
+updates, ReLU, SoftmaxWithLoss's picks, BatchNormalization, 2x2 max
+pooling, im2col and col2im), so that each layer runs its own lines,
+alternately with the rest. ``--profile ROW`` prints instead where one epoch of ours spends the host's time (cProfile): on a GPU
 a small model's step is bound by the host's work per kernel launch.
 """
 
@@ -36,7 +36,8 @@ DEFAULT_ROWS = ("mlp-sgd-128", "mlp-sgd-512", "mlp-adam-128", "mlp-bn-dropout-12
 # The CuPy backend's methods that run a kernel in place of a layer's or optimizer's
 # lines, and what each returns to decline (then the lines run).
 KERNELS = {"fused_update": False, "fused_relu": None, "fused_relu_backward": None, "fused_pick": None,
-           "fused_softmax_loss_backward": None, "fused_max_pool": None, "fused_max_pool_backward": None,
+           "fused_softmax_loss_backward": None, "fused_batch_norm": None, "fused_batch_norm_backward": None,
+           "fused_max_pool": None, "fused_max_pool_backward": None,
            "fused_im2col": None, "fused_col2im": None}
 
 

@@ -1,4 +1,4 @@
-"""The CuPy backend's one-kernel ReLU, SoftmaxWithLoss picks and 2x2 max pooling give the lines' numbers, bit for bit.
+"""The CuPy backend's kernels for ReLU, SoftmaxWithLoss, BatchNormalization and 2x2 max pooling give the lines' bits.
 
 The reference is each layer's own lines run by CuPy (the kernels switched
 off); the same calls then run through backends/cupy_fused_relu.py and
@@ -7,7 +7,9 @@ infinities, denormals and NaNs with payloads, and on gradients with
 infinities and NaNs where the mask is off; SoftmaxWithLoss on scores
 holding them, with class indices in and out of range (CuPy's indexing
 wraps those), with and without sample weights; MaxPooling2D's 2x2 tiles on
-images with ties of signed zeros and NaNs, odd edges included. Runs where CuPy and a CUDA
+images with ties of signed zeros and NaNs, odd edges included;
+BatchNormalization on rows and maps, features on axis 1 or last, with
+special values (a NaN need only stay a NaN there, as in its sums). Runs where CuPy and a CUDA
 device exist.
 """
 
@@ -16,9 +18,11 @@ import pytest
 
 import framework as fw
 from framework import layers
-from framework.backends import cupy_fused_pool, cupy_fused_relu, cupy_fused_softmax
+from framework.backends import cupy_fused_bn, cupy_fused_pool, cupy_fused_relu, cupy_fused_softmax
 
 from .conftest import GPU_ONLY
+from .test_fused_batch_norm import _activations
+from .test_fused_batch_norm import _layer_pass as _batch_norm_pass
 from .test_fused_pooling import SHAPES, _image, _layer_pass
 from .test_fused_relu import _raw
 from .test_fused_updates import _bits, spy_on_kernels
@@ -234,3 +238,75 @@ def test_a_convnet_trains_to_the_same_weights_with_and_without(monkeypatch):
     expected = weights_after_fit()
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, axis", [((128, 256), 1), ((100, 30, 24, 24), 1), ((40, 3, 11, 13), 1),
+                                         ((16, 12, 12, 8), 3), ((64, 20, 24), -1)])
+def test_fused_batch_norm_gives_the_lines_bits(cupy_backend, shape, axis, dtype, monkeypatch):
+    cupy = cupy_backend.xp
+    rng = np.random.default_rng(sum(shape))
+    x, dout = (cupy.asarray(_activations(rng, shape, dtype, axis)) for _ in range(2))
+    gamma = cupy.asarray((rng.standard_normal(shape[axis]) + 1).astype(dtype))
+    beta = cupy.asarray(rng.standard_normal(shape[axis]).astype(dtype))
+
+    def run():
+        return {key: _host([a])[0] for key, a in _batch_norm_pass(x, dout, gamma, beta, axis).items()}
+
+    with monkeypatch.context() as off:
+        _off(off, cupy_fused_bn, ("forward", "backward"))
+        expected = run()
+    calls = spy_on_kernels(monkeypatch, cupy_fused_bn)
+    got = run()
+
+    assert calls == [True, True, True, True], "the kernels did not run"  # two steps
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key].dtype == expected[key].dtype == dtype and got[key].shape == expected[key].shape, key
+        np.testing.assert_array_equal(_bits(got[key]), _bits(expected[key]), err_msg=key)
+    # The cases were there: a feature of -0.0 always; with six features or more, one holding NaNs and infinities.
+    host_x = x.get()
+    assert (np.signbit(host_x) & (host_x == 0)).any() and np.isfinite(expected["out0"]).any()
+    assert np.isnan(expected["out0"]).any() or shape[axis] < 6
+
+
+def test_fused_batch_norm_leaves_what_it_cannot_do_to_the_lines(cupy_backend):
+    cupy = cupy_backend.xp
+    x = cupy.ones((8, 6, 5), dtype=cupy.float32)
+    gamma, beta = cupy.ones(6, dtype=cupy.float32), cupy.zeros(6, dtype=cupy.float32)
+    forward = cupy_fused_bn.forward
+    assert forward(cupy, x.transpose(1, 0, 2), 0, gamma, beta, 1e-3) is None  # features on the batch axis
+    assert forward(cupy, x.astype(cupy.float16), 1, gamma, beta, 1e-3) is None
+    assert forward(cupy, x, 1, gamma.astype(cupy.float64), beta, 1e-3) is None
+    assert forward(cupy, x, 1, gamma[:5], beta[:5], 1e-3) is None
+    assert forward(cupy, x.get(), 1, gamma, beta, 1e-3) is None  # a NumPy array
+    out, xhat, std, mean, var = forward(cupy, x, 1, gamma, beta, 1e-3)
+    assert out.shape == xhat.shape == x.shape and std.shape == (1, 6, 1) and mean.shape == var.shape == (6,)
+    assert cupy_fused_bn.backward(cupy, x, 1, xhat, gamma, std.astype(cupy.float64)) is None
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_a_model_with_batch_normalization_trains_to_the_same_weights_with_and_without(model, monkeypatch):
+    rng = np.random.default_rng(11)
+    x = rng.random((256, 20) if model == "mlp" else (128, 1, 12, 12), dtype=np.float32)
+    t = rng.integers(0, 4, len(x))
+    body = ([layers.Affine(32), layers.BatchNormalization(), layers.ReLU(), layers.Dropout(0.2, seed=1)]
+            if model == "mlp" else [layers.Conv2D(6, 3), layers.BatchNormalization(), layers.ReLU(),
+                                    layers.MaxPooling2D(2), layers.Flatten()])
+
+    def weights_after_fit():
+        fw.set_seed(0)
+        net = fw.Sequential([type(layer).from_config(layer.get_config()) for layer in body]
+                            + [layers.Affine(4), layers.SoftmaxWithLoss()])
+        net.compile(optimizer=fw.optimizers.Adam(0.01))
+        net.fit(x, t, batch_size=64, epochs=2, verbose=0)
+        norm = next(layer for layer in net.layers if isinstance(layer, layers.BatchNormalization))
+        return net.get_weights() + [norm.state[key] for key in ("moving_mean", "moving_variance")]
+
+    calls = spy_on_kernels(monkeypatch, cupy_fused_bn)
+    got = weights_after_fit()
+    assert calls and all(calls), "the kernels did not run"
+    _off(monkeypatch, cupy_fused_bn, ("forward", "backward"))
+    expected = weights_after_fit()
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(_host([a])[0]), _bits(_host([b])[0]))
