@@ -4,7 +4,8 @@ CuPy is imported when the backend is chosen, never by ``import framework``.
 """
 
 from framework.backend import Backend
-from framework.backends import cupy_fused, cupy_fused_bn, cupy_fused_im2col, cupy_fused_pool, cupy_fused_relu, cupy_fused_softmax
+from framework.backends import (cupy_fused, cupy_fused_bn, cupy_fused_im2col, cupy_fused_pool, cupy_fused_relu,
+                                cupy_fused_softmax)
 from framework.errors import BackendError
 from framework.hookspecs import hookimpl
 

@@ -48,7 +48,7 @@ def forward(cupy, x, axis, gamma, beta, epsilon):
     """``(out, xhat, std, mean, var)`` of the layer's training forward; None if not done here.
 
     `out` and `xhat` have the shape of `x`, C-ordered as the lines make
-    them; `std` is shaped to broadcast against `x`; `mean` and `var` are (C,).
+    them; `std`, `mean` and `var` are (C,).
     """
     shape, axes = _geometry(cupy, x, axis, gamma, beta)
     if shape is None:
@@ -60,7 +60,7 @@ def forward(cupy, x, axis, gamma, beta, epsilon):
     xc, sq = _kernel(cupy, "centre")(x, mean)
     var, std = _kernel(cupy, "spread")(sum_(sq, axes), count, x.dtype.type(epsilon))
     xhat, out = _kernel(cupy, "scale")(xc, std, gamma.reshape(shape), beta.reshape(shape))
-    return out, xhat, std, mean.reshape(-1), var.reshape(-1)
+    return out, xhat, std.reshape(-1), mean.reshape(-1), var.reshape(-1)
 
 
 def backward(cupy, dout, axis, xhat, gamma, std):

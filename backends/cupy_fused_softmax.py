@@ -7,9 +7,9 @@ With class indices `t`, the book's layer picks each row's true class with
 integer arrays is the slowest kind: the index arrays are broadcast,
 checked and flattened into one, in Python and several launches, and the
 ``-=`` does it twice (a read, then a scatter). On a GPU a small model's
-step is bound by the host's work per launch, and these two lines were a
-third of the MLP's step (docs/speed.md, "On a GPU"). Here each is one
-``ElementwiseKernel`` launch.
+step is bound by the host's work per launch, and with these two lines
+the layer took about 0.7 ms of the MLP's 2.2 ms step on an H200 (cProfile,
+host time). Here each is one ``ElementwiseKernel`` launch.
 
 Same numbers: the pick copies. The backward computes, for every entry, the
 lines' ``y - 1`` at the true class (in the dtype, as CuPy subtracts a

@@ -14,8 +14,9 @@ step, and the ratio ours / PyTorch (host data). ``--lines`` also times ours
 with the CuPy backend's kernels switched off (`KERNELS`: the optimizer
 updates, ReLU, SoftmaxWithLoss's picks, BatchNormalization, 2x2 max
 pooling, im2col and col2im), so that each layer runs its own lines,
-alternately with the rest. ``--profile ROW`` prints instead where one epoch of ours spends the host's time (cProfile): on a GPU
-a small model's step is bound by the host's work per kernel launch.
+alternately with the rest. ``--profile ROW`` prints instead where one
+epoch of ours spends the host's time (cProfile): on a GPU a small model's
+step is bound by the host's work per kernel launch.
 """
 
 import argparse

@@ -87,12 +87,13 @@ class Backend:
         return None
 
     def fused_batch_norm(self, x, axis, gamma, beta, epsilon):
-        """BatchNormalization's training forward on `x` in one compiled pass; None if this backend cannot.
+        """BatchNormalization's training forward on `x` in fewer passes; None if this backend cannot.
 
         `axis` is the feature axis. Returns ``(out, xhat, std, mean, var)``:
         `out` and `xhat` shaped as `x`, the statistics (C,), bit for bit
         those of the layer's own lines. By default it cannot: the layer runs
-        its lines (see `backends.numpy_fused_bn`).
+        its lines (see `backends.numpy_fused_bn`, one compiled pass, and
+        `backends.cupy_fused_bn`, CuPy's sums with one kernel between two).
         """
         return None
 
