@@ -5,9 +5,11 @@
 #      touching the machine's packages (--no-deps);
 #   2. every test that runs on the CuPy backend (marked `gpu`), and the
 #      backend tests;
-#   3. benchmarks/gpu.py: the benchmark rows on CuPy against PyTorch on CUDA;
-#   4. benchmarks/breakdown.py on CuPy: where the MLP's step goes, layer by
-#      layer, each part's device work included (BREAKDOWN_ROWS to choose).
+#   3. benchmarks/gpu.py --lines: the benchmark rows on CuPy against PyTorch
+#      on CUDA, and against our own lines (the backend's kernels switched off);
+#   4. benchmarks/breakdown.py on CuPy: where the MLP's and the SimpleConvNet's
+#      steps go, layer by layer, each part's device work included
+#      (BREAKDOWN_ROWS to choose).
 # Logs go to $OUT (default /tmp/gpu-check).
 #
 #     bash scripts/gpu_check.sh
@@ -33,8 +35,8 @@ timeout "${TEST_SECONDS:-360}" $PY -m pytest -q -p no:cacheprovider -rfE --tb=sh
     -m gpu tests/ 2>&1 | tee "$OUT/gpu-tests.log" | tail -80
 timeout "${TEST_SECONDS:-360}" $PY -m pytest -q -p no:cacheprovider -rfEs --tb=short \
     tests/test_backends.py 2>&1 | tee "$OUT/backend-tests.log" | tail -30
-timeout "${BENCH_SECONDS:-240}" $PY benchmarks/gpu.py "$@" 2>&1 | tee "$OUT/gpu-bench.log"
-for row in ${BREAKDOWN_ROWS:-mlp-sgd-128}; do
+timeout "${BENCH_SECONDS:-240}" $PY benchmarks/gpu.py --lines "$@" 2>&1 | tee "$OUT/gpu-bench.log"
+for row in ${BREAKDOWN_ROWS:-mlp-sgd-128 simple-conv-net-100}; do
     FRAMEWORK_BACKEND=cupy timeout "${BENCH_SECONDS:-240}" $PY benchmarks/breakdown.py "$row" --repeats 1 \
         2>&1 | tee -a "$OUT/gpu-breakdown.log"
 done
