@@ -19,6 +19,8 @@ two NaNs, which neither promises. CuPy is imported by the backend, never
 by ``import framework``.
 """
 
+from framework.backends.cupy_kernels import elementwise
+
 RULES = {
     # rule: (inputs after grad, slots after param, the body for one weight)
     "sgd": ("T lr", "", "param = param - lr * grad;"),
@@ -44,8 +46,6 @@ RULES = {
                 "T h_i = h + grad * grad; h = h_i; param = param - grad / sqrt(h_i + epsilon) * lr;"),
 }
 
-_kernels = {}  # rule -> its ElementwiseKernel (CuPy compiles it once per dtype, cached on disk)
-
 
 def update(cupy, rule, arrays, scalars):
     """Run `rule` over ``(param, grad, slots...)`` in place; False, with nothing changed, if it cannot.
@@ -60,12 +60,9 @@ def update(cupy, rule, arrays, scalars):
     for array in arrays:
         if type(array) is not cupy.ndarray or array.dtype != dtype or array.shape != shape:
             return False
-    kernel = _kernels.get(rule)
-    if kernel is None:
-        inputs, slots, body = RULES[rule]
-        kernel = _kernels[rule] = cupy.ElementwiseKernel(
-            f"T grad, {inputs}", f"T param{slots}", body, name=f"framework_{rule}_update",
-            options=("--fmad=false",), no_return=True)
+    inputs, slots, body = RULES[rule]
+    kernel = elementwise(cupy, f"framework_{rule}_update", f"T grad, {inputs}", f"T param{slots}", body,
+                         options=("--fmad=false",), no_return=True)
     param, grad, *slots = arrays
     cast = dtype.type
     kernel(grad, *[cast(value) for value in scalars], param, *slots)

@@ -25,6 +25,8 @@ lines.
 
 import math
 
+from framework.backends.cupy_kernels import elementwise
+
 _CENTRE = "xc = x - mean; sq = xc * xc;"
 _SPREAD = "var = total / count; sd = sqrt(var + epsilon);"
 _SCALE = "T h = xc / sd; xhat = h; T o = h * gamma; out = o + beta;"
@@ -40,8 +42,6 @@ _KERNELS = {
     "products": ("T dout, T xhat, T gamma", "T p, T dxhat, T q", _PRODUCTS),
     "dx": ("T dxhat, T xhat, T s1, T s2, T count, T sd", "T dx", _DX),
 }
-
-_kernels = {}  # name -> its ElementwiseKernel (CuPy compiles it once per dtype, cached on disk)
 
 
 def forward(cupy, x, axis, gamma, beta, epsilon):
@@ -101,9 +101,4 @@ def _layer_sum():
 
 
 def _kernel(cupy, name):
-    kernel = _kernels.get(name)
-    if kernel is None:
-        inputs, outputs, body = _KERNELS[name]
-        kernel = _kernels[name] = cupy.ElementwiseKernel(inputs, outputs, body, name=f"framework_batch_norm_{name}",
-                                                         options=("--fmad=false",))
-    return kernel
+    return elementwise(cupy, f"framework_batch_norm_{name}", *_KERNELS[name], options=("--fmad=false",))

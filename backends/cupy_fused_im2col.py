@@ -21,6 +21,7 @@ compares both with the lines on a GPU. Arrays that are not C-contiguous
 C-contiguous memory, one more launch.
 """
 
+from framework.backends.cupy_kernels import elementwise
 from framework.backends.window_geometry import window_geometry
 
 # One entry of the matrix (N, C*kh*kw, OH*OW), C-ordered as (N, C, kh, kw, OH, OW); `i` is its index.
@@ -52,9 +53,6 @@ for (ptrdiff_t ky = 0; ky < KH; ++ky) {
 img = total;
 """
 
-_kernels = {}
-
-
 def im2col(cupy, x, kernel, strides, pads, value, out=None):
     """The column matrix (N, C*kh*kw, OH*OW) of (N, C, H, W) `x`, as the lines make it; None if not done here.
 
@@ -74,12 +72,10 @@ def im2col(cupy, x, kernel, strides, pads, value, out=None):
         out = cupy.empty(shape, dtype=x.dtype)
     if out.size == 0:
         return out
-    kernel = _kernels.get("im2col")
-    if kernel is None:
-        kernel = _kernels["im2col"] = cupy.ElementwiseKernel(
-            "raw T x, int64 H, int64 W, int64 KH, int64 KW, int64 SH, int64 SW, int64 TOP, int64 LEFT, "
-            "int64 OH, int64 OW, T value", "T col", _IM2COL_BODY, name="framework_im2col", no_return=True)
-    kernel(cupy.ascontiguousarray(x).reshape(-1), h, w, kh, kw, sh, sw, top, left, oh, ow, x.dtype.type(value), out)
+    copy = elementwise(cupy, "framework_im2col",
+                       "raw T x, int64 H, int64 W, int64 KH, int64 KW, int64 SH, int64 SW, int64 TOP, int64 LEFT, "
+                       "int64 OH, int64 OW, T value", "T col", _IM2COL_BODY, no_return=True)
+    copy(cupy.ascontiguousarray(x).reshape(-1), h, w, kh, kw, sh, sw, top, left, oh, ow, x.dtype.type(value), out)
     return out
 
 
@@ -100,10 +96,8 @@ def col2im(cupy, col, input_shape, kernel, strides, pads):
     ph, pw = h + sum(pads[0]), w + sum(pads[1])  # the padded image's size, as the lines pad it
     img = cupy.empty((n, c, ph, pw), dtype=col.dtype)
     if img.size:
-        add = _kernels.get("col2im")
-        if add is None:
-            add = _kernels["col2im"] = cupy.ElementwiseKernel(
-                "raw T col, int64 PH, int64 PW, int64 KH, int64 KW, int64 SH, int64 SW, int64 OH, int64 OW",
-                "T img", _COL2IM_BODY, name="framework_col2im", no_return=True)
+        add = elementwise(cupy, "framework_col2im",
+                          "raw T col, int64 PH, int64 PW, int64 KH, int64 KW, int64 SH, int64 SW, int64 OH, int64 OW",
+                          "T img", _COL2IM_BODY, no_return=True)
         add(cupy.ascontiguousarray(col).reshape(-1), ph, pw, kh, kw, sh, sw, oh, ow, img)
     return img[:, :, top:top + h, left:left + w]

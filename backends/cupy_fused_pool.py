@@ -25,9 +25,9 @@ C-contiguous (a channels-last image seen channels first) are left to the
 lines.
 """
 
-from framework.backends.cupy_fused_relu import _NAN
+from framework.backends.cupy_kernels import NAN_PREAMBLE, elementwise, maximum
 
-_PICK = "(isnan(a) | isnan(b)) ? T(NAN) : T(max(a, b))"  # CuPy's maximum for floats
+_PICK = maximum("a", "b")
 
 _FORWARD_BODY = f"""
 long long nc = i / (OH * OW), cell = i % (OH * OW), oy = cell / OW, ox = cell % OW;
@@ -56,9 +56,6 @@ for (int r = 0; r < 2; ++r) {
 }
 """
 
-_kernels = {}  # name -> its ElementwiseKernel (CuPy compiles it once per dtype, cached on disk)
-
-
 def forward(cupy, x, pool_size):
     """``(out, arg_h, arg_w)`` of the layer's 2x2 tiled lines on (N, C, H, W) `x`; None if not done here.
 
@@ -73,11 +70,8 @@ def forward(cupy, x, pool_size):
     arg_h = cupy.empty(out.shape, dtype=cupy.bool_)
     arg_w = cupy.empty((n, c, 2 * oh, ow), dtype=cupy.bool_)
     if out.size:
-        kernel = _kernels.get("forward")
-        if kernel is None:
-            kernel = _kernels["forward"] = cupy.ElementwiseKernel(
-                "raw T x, int64 H, int64 W, int64 OH, int64 OW", "T out, bool arg_h, raw bool arg_w",
-                _FORWARD_BODY, name="framework_max_pool_2x2", preamble=_NAN, no_return=True)
+        kernel = elementwise(cupy, "framework_max_pool_2x2", "raw T x, int64 H, int64 W, int64 OH, int64 OW",
+                             "T out, bool arg_h, raw bool arg_w", _FORWARD_BODY, preamble=NAN_PREAMBLE, no_return=True)
         kernel(x, h, w, oh, ow, out, arg_h, arg_w)
     return out, arg_h, arg_w
 
@@ -97,12 +91,9 @@ def backward(cupy, dout, arg_h, arg_w, pool_size, x_shape):
     covered = h % 2 == 0 and w % 2 == 0
     dx = (cupy.empty if covered else cupy.zeros)(tuple(x_shape), dtype=dout.dtype)  # +0.0 where no window reaches
     if dout.size:
-        kernel = _kernels.get("backward")
-        if kernel is None:
-            kernel = _kernels["backward"] = cupy.ElementwiseKernel(
-                "T dout, bool arg_h, raw bool arg_w, int64 H, int64 W, int64 OH, int64 OW", "raw T dx",
-                _BACKWARD_BODY, name="framework_max_pool_2x2_backward", options=("--fmad=false",),
-                no_return=True)
+        kernel = elementwise(cupy, "framework_max_pool_2x2_backward",
+                             "T dout, bool arg_h, raw bool arg_w, int64 H, int64 W, int64 OH, int64 OW", "raw T dx",
+                             _BACKWARD_BODY, options=("--fmad=false",), no_return=True)
         kernel(dout, arg_h, arg_w, h, w, oh, ow, dx)
     return dx
 

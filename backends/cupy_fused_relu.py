@@ -18,23 +18,19 @@ infinities, denormals, NaNs. Arrays that are not C-contiguous are left to
 the lines, which lay their results out as CuPy's ufuncs do.
 """
 
-_NAN = "#ifndef NAN\n#define NAN __int_as_float(0x7fffffff)\n#endif\n"  # as CuPy's maximum defines it
+from framework.backends.cupy_kernels import NAN_PREAMBLE, elementwise, maximum
 
-_FORWARD_BODY = "T o = (isnan(x) | isnan(zero)) ? T(NAN) : T(max(x, zero)); out = o; mask = o > (T)0;"
+_FORWARD_BODY = f"T o = {maximum('x', 'zero')}; out = o; mask = o > (T)0;"
 
 _BACKWARD_BODY = "dx = dout * (T)mask;"
-
-_kernels = {}  # name -> its ElementwiseKernel (CuPy compiles it once per dtype, cached on disk)
 
 
 def forward(cupy, x):
     """``(out, mask)`` of ReLU's lines for `x`; None if not done here."""
     if not _takes(cupy, x):
         return None
-    kernel = _kernels.get("forward")
-    if kernel is None:
-        kernel = _kernels["forward"] = cupy.ElementwiseKernel(
-            "T x, T zero", "T out, bool mask", _FORWARD_BODY, name="framework_relu", preamble=_NAN)
+    kernel = elementwise(cupy, "framework_relu", "T x, T zero", "T out, bool mask", _FORWARD_BODY,
+                         preamble=NAN_PREAMBLE)
     return kernel(x, x.dtype.type(0.0))
 
 
@@ -43,10 +39,7 @@ def backward(cupy, dout, mask):
     if (not _takes(cupy, dout) or type(mask) is not cupy.ndarray or mask.dtype != cupy.bool_
             or mask.shape != dout.shape or not mask.flags.c_contiguous):
         return None
-    kernel = _kernels.get("backward")
-    if kernel is None:
-        kernel = _kernels["backward"] = cupy.ElementwiseKernel(
-            "T dout, bool mask", "T dx", _BACKWARD_BODY, name="framework_relu_backward")
+    kernel = elementwise(cupy, "framework_relu_backward", "T dout, bool mask", "T dx", _BACKWARD_BODY)
     return kernel(dout, mask)
 
 

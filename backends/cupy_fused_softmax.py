@@ -22,27 +22,25 @@ takes class ``t[i] mod C``. tests/test_cupy_fused_layers.py compares both
 with the lines, bit for bit, on a GPU.
 """
 
-_WRAP = "long long k = t % classes; if (k < 0) k += classes;"  # CuPy's 'wrap' mode
+from framework.backends.cupy_kernels import elementwise
 
-_PICK_BODY = _WRAP + " picked = x[i * classes + k];"
 
-_BACKWARD_BODY = (
-    "long long row = i / classes; S t_row = t[row];"
-    " long long k = t_row % classes; if (k < 0) k += classes;"
-    " T v = y; if (i - row * classes == k) v = v - (T)1; dx = v * scale;"
-)
+def _wrap(index):
+    """The class `k` that CuPy's indexing takes for `index` (its 'wrap' mode), as CUDA statements."""
+    return f"long long k = {index} % classes; if (k < 0) k += classes;"
 
-_kernels = {}  # name -> its ElementwiseKernel (CuPy compiles it once per dtype, cached on disk)
+
+_PICK_BODY = _wrap("t") + " picked = x[i * classes + k];"
+
+_BACKWARD_BODY = ("long long row = i / classes; S t_row = t[row]; " + _wrap("t_row")
+                  + " T v = y; if (i - row * classes == k) v = v - (T)1; dx = v * scale;")
 
 
 def pick(cupy, x, t):
     """``x[arange(n), t]`` for scores `x` (N, C) and class indices `t` (N,), as the line gives it; None if not here."""
     if not _takes(cupy, x, t):
         return None
-    kernel = _kernels.get("pick")
-    if kernel is None:
-        kernel = _kernels["pick"] = cupy.ElementwiseKernel(
-            "raw T x, S t, int64 classes", "T picked", _PICK_BODY, name="framework_pick")
+    kernel = elementwise(cupy, "framework_pick", "raw T x, S t, int64 classes", "T picked", _PICK_BODY)
     return kernel(cupy.ascontiguousarray(x).reshape(-1), t, x.shape[1])
 
 
@@ -54,11 +52,8 @@ def softmax_loss_backward(cupy, y, t, scale):
     """
     if not _takes(cupy, y, t) or type(scale) not in (float, int):
         return None
-    kernel = _kernels.get("backward")
-    if kernel is None:
-        kernel = _kernels["backward"] = cupy.ElementwiseKernel(
-            "T y, raw S t, int64 classes, T scale", "T dx", _BACKWARD_BODY,
-            name="framework_softmax_loss_backward", options=("--fmad=false",))
+    kernel = elementwise(cupy, "framework_softmax_loss_backward", "T y, raw S t, int64 classes, T scale", "T dx",
+                         _BACKWARD_BODY, options=("--fmad=false",))
     return kernel(y, t, y.shape[1], y.dtype.type(scale))
 
 
