@@ -11,12 +11,13 @@ tensors, ``.to(device)`` per batch) and with the whole data set already on
 the device. Both run in this one process, alternately; every timing ends
 with the device synchronised. Printed: medians of the repeats, the time per
 step, and the ratio ours / PyTorch (host data). ``--lines`` also times ours
-with the CuPy backend's kernels switched off (`KERNELS`: the optimizer
-updates, ReLU, SoftmaxWithLoss's picks, BatchNormalization, 2x2 max
-pooling, im2col and col2im), so that each layer runs its own lines,
-alternately with the rest. ``--profile ROW`` prints instead where one
-epoch of ours spends the host's time (cProfile): on a GPU a small model's
-step is bound by the host's work per kernel launch.
+with the CuPy backend's kernels switched off (`KERNELS`, each `fused_`
+method of the backend: the optimizer updates, ReLU, SoftmaxWithLoss's
+picks, BatchNormalization, 2x2 max pooling, im2col and col2im), so that
+each layer runs its own lines, alternately with the rest. ``--profile
+ROW`` prints instead where one epoch of ours spends the host's time
+(cProfile): on a GPU a small model's step is bound by the host's work per
+kernel launch.
 """
 
 import argparse
@@ -29,17 +30,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import workloads  # noqa: E402  (next to this file)
+from framework.backends.cupy_backend import CupyBackend  # noqa: E402  (imports no CuPy until made)
 
 DEFAULT_ROWS = ("mlp-sgd-128", "mlp-sgd-512", "mlp-adam-128", "mlp-bn-dropout-128", "predict-1024",
                 "simple-conv-net-100", "simple-conv-net-bn-100")
 
 
 # The CuPy backend's methods that run a kernel in place of a layer's or optimizer's
-# lines, and what each returns to decline (then the lines run).
-KERNELS = {"fused_update": False, "fused_relu": None, "fused_relu_backward": None, "fused_pick": None,
-           "fused_softmax_loss_backward": None, "fused_batch_norm": None, "fused_batch_norm_backward": None,
-           "fused_max_pool": None, "fused_max_pool_backward": None,
-           "fused_im2col": None, "fused_col2im": None}
+# lines (every fused_ method it defines), and what each returns to decline (then the lines run).
+KERNELS = {name: False if name == "fused_update" else None for name in vars(CupyBackend) if name.startswith("fused_")}
 
 
 def ours(row, x, t, kernels=True):
