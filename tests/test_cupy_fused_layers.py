@@ -35,6 +35,10 @@ def _on_cupy(cupy_backend):
     """Every test here runs on CuPy (`cupy_backend` is conftest's)."""
 
 
+LAYER = ("forward", "backward")  # the kernel functions of a layer's module
+SOFTMAX = ("pick", "softmax_loss_backward")  # SoftmaxWithLoss's
+
+
 def _off(monkeypatch, module, names):
     for name in names:
         monkeypatch.setattr(module, name, lambda *args: None)
@@ -42,6 +46,38 @@ def _off(monkeypatch, module, names):
 
 def _host(arrays):
     return [np.asarray(a.get() if hasattr(a, "get") else a) for a in arrays]
+
+
+def _lines_then_kernels(monkeypatch, module, run, names=LAYER):
+    """``(expected, got, calls)``: `run()` with `module`'s kernels switched off (the lines), then with them.
+
+    `calls` records, for each call of the kernel functions `names` in the
+    second run, whether it did the work.
+    """
+    with monkeypatch.context() as off:
+        _off(off, module, names)
+        expected = run()
+    calls = spy_on_kernels(monkeypatch, module, names)
+    return expected, run(), calls
+
+
+def _assert_trains_alike(monkeypatch, train, kernels, also_off=()):
+    """`train()`'s arrays are the same, bit for bit, with the `kernels` and with them switched off.
+
+    `kernels` and `also_off` are ``(module, names)`` pairs; every call of a
+    kernel in `kernels` must do the work in the first run. The second runs
+    with those and `also_off`'s switched off.
+    """
+    calls = [spy_on_kernels(monkeypatch, module, names) for module, names in kernels]
+    got = train()
+    for (module, _), made in zip(kernels, calls):
+        assert made and all(made), f"the kernels of {module.__name__} did not run"
+    for module, names in (*kernels, *also_off):
+        _off(monkeypatch, module, names)
+    expected = train()
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(_bits(_host([a])[0]), _bits(_host([b])[0]))
 
 
 def _run_relu(x, dout):
@@ -58,11 +94,7 @@ def test_fused_relu_gives_the_lines_bits(cupy_backend, shape, dtype, monkeypatch
     size = int(np.prod(shape))
     x = cupy.asarray(_image(rng, (1, 1, 1, size), dtype).reshape(shape))
     dout = cupy.asarray(_image(rng, (1, 1, 1, size), dtype).reshape(shape))
-    with monkeypatch.context() as off:
-        _off(off, cupy_fused_relu, ("forward", "backward"))
-        expected = _run_relu(x, dout)
-    calls = spy_on_kernels(monkeypatch, cupy_fused_relu)
-    got = _run_relu(x, dout)
+    expected, got, calls = _lines_then_kernels(monkeypatch, cupy_fused_relu, lambda: _run_relu(x, dout))
 
     assert calls == [True, True], "the kernels did not run"
     for name, a, b in zip(("out", "mask", "dx"), got, expected):
@@ -116,12 +148,8 @@ def test_fused_softmax_loss_gives_the_lines_bits(cupy_backend, dtype, index_dtyp
         labels[:6] = [classes, -1, 2 * classes + 3, -classes - 2, classes - 1, 0]
     t = cupy.asarray(labels.astype(index_dtype))
     weights = cupy.asarray(rng.random(n).astype(dtype)) if weighted else None
-    names = ("pick", "softmax_loss_backward")
-    with monkeypatch.context() as off:
-        _off(off, cupy_fused_softmax, names)
-        expected = _run_loss(x, t, dout, weights)
-    calls = spy_on_kernels(monkeypatch, cupy_fused_softmax, names)
-    got = _run_loss(x, t, dout, weights)
+    expected, got, calls = _lines_then_kernels(monkeypatch, cupy_fused_softmax, lambda: _run_loss(x, t, dout, weights),
+                                               SOFTMAX)
 
     assert calls == [True, True], "the kernels did not run"
     for name, a, b in zip(("loss", "dx"), got, expected):
@@ -154,16 +182,7 @@ def test_an_mlp_trains_to_the_same_weights_with_and_without(monkeypatch):
         history = model.fit(x, t, batch_size=64, epochs=2, verbose=0)
         return model.get_weights() + [np.asarray(history.history["loss"])]
 
-    relu_calls = spy_on_kernels(monkeypatch, cupy_fused_relu)
-    softmax_calls = spy_on_kernels(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
-    got = weights_after_fit()
-    assert relu_calls and all(relu_calls) and softmax_calls and all(softmax_calls), "the kernels did not run"
-    _off(monkeypatch, cupy_fused_relu, ("forward", "backward"))
-    _off(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
-    expected = weights_after_fit()
-    assert len(got) == len(expected)
-    for a, b in zip(got, expected):
-        np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
+    _assert_trains_alike(monkeypatch, weights_after_fit, [(cupy_fused_relu, LAYER), (cupy_fused_softmax, SOFTMAX)])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -173,11 +192,8 @@ def test_fused_max_pooling_gives_the_lines_bits(cupy_backend, shape, dtype, monk
     rng = np.random.default_rng(sum(shape))
     x = cupy.asarray(_image(rng, shape, dtype))
     dout = cupy.asarray(_image(rng, (shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype))
-    with monkeypatch.context() as off:
-        _off(off, cupy_fused_pool, ("forward", "backward"))
-        expected = {key: _host([a])[0] for key, a in _layer_pass(x, dout).items()}
-    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
-    got = {key: _host([a])[0] for key, a in _layer_pass(x, dout).items()}
+    expected, got, calls = _lines_then_kernels(
+        monkeypatch, cupy_fused_pool, lambda: {key: _host([a])[0] for key, a in _layer_pass(x, dout).items()})
 
     assert calls == [True, True], "the kernels did not run"
     for key in ("out", "arg_h", "arg_w", "dx"):  # every bit, NaN payloads too
@@ -206,11 +222,7 @@ def test_fused_max_pooling_masks_serve_the_lines_and_channels_last_goes_to_the_l
         out = layer.forward(cupy.ascontiguousarray(x.transpose(0, 2, 3, 1)), training=True)
         return _host([out, layer.backward(cupy.ascontiguousarray(dout.transpose(0, 2, 3, 1)))])
 
-    with monkeypatch.context() as off:
-        _off(off, cupy_fused_pool, ("forward", "backward"))
-        expected = channels_last_pass()
-    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
-    got = channels_last_pass()
+    expected, got, calls = _lines_then_kernels(monkeypatch, cupy_fused_pool, channels_last_pass)
     assert calls[0] is False  # a channels-last image is a transposed view: the lines take it
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(_bits(a), _bits(b))
@@ -229,15 +241,8 @@ def test_a_convnet_trains_to_the_same_weights_with_and_without(monkeypatch):
         model.fit(x, t, batch_size=64, epochs=2, verbose=0)
         return model.get_weights()
 
-    calls = spy_on_kernels(monkeypatch, cupy_fused_pool)
-    got = weights_after_fit()
-    assert calls and all(calls), "the kernels did not run"
-    _off(monkeypatch, cupy_fused_pool, ("forward", "backward"))
-    _off(monkeypatch, cupy_fused_relu, ("forward", "backward"))
-    _off(monkeypatch, cupy_fused_softmax, ("pick", "softmax_loss_backward"))
-    expected = weights_after_fit()
-    for a, b in zip(got, expected):
-        np.testing.assert_array_equal(_bits(np.asarray(a)), _bits(np.asarray(b)))
+    _assert_trains_alike(monkeypatch, weights_after_fit, [(cupy_fused_pool, LAYER)],
+                         also_off=[(cupy_fused_relu, LAYER), (cupy_fused_softmax, SOFTMAX)])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -253,11 +258,7 @@ def test_fused_batch_norm_gives_the_lines_bits(cupy_backend, shape, axis, dtype,
     def run():
         return {key: _host([a])[0] for key, a in _batch_norm_pass(x, dout, gamma, beta, axis).items()}
 
-    with monkeypatch.context() as off:
-        _off(off, cupy_fused_bn, ("forward", "backward"))
-        expected = run()
-    calls = spy_on_kernels(monkeypatch, cupy_fused_bn)
-    got = run()
+    expected, got, calls = _lines_then_kernels(monkeypatch, cupy_fused_bn, run)
 
     assert calls == [True, True, True, True], "the kernels did not run"  # two steps
     assert got.keys() == expected.keys()
@@ -303,10 +304,4 @@ def test_a_model_with_batch_normalization_trains_to_the_same_weights_with_and_wi
         norm = next(layer for layer in net.layers if isinstance(layer, layers.BatchNormalization))
         return net.get_weights() + [norm.state[key] for key in ("moving_mean", "moving_variance")]
 
-    calls = spy_on_kernels(monkeypatch, cupy_fused_bn)
-    got = weights_after_fit()
-    assert calls and all(calls), "the kernels did not run"
-    _off(monkeypatch, cupy_fused_bn, ("forward", "backward"))
-    expected = weights_after_fit()
-    for a, b in zip(got, expected):
-        np.testing.assert_array_equal(_bits(_host([a])[0]), _bits(_host([b])[0]))
+    _assert_trains_alike(monkeypatch, weights_after_fit, [(cupy_fused_bn, LAYER)])
